@@ -1,0 +1,101 @@
+package org.vireo.virtio.rng;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Hashtable;
+import java.util.Map;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
+import org.vireo.virtio.VirtioIds;
+import org.vireo.virtio.VirtioProperties;
+import org.vireo.virtio.device.VirtioDevice;
+
+/**
+ * One virtio-rng device per factory configuration {@code org.vireo.virtio.rng}, registered as a {@link VirtioDevice}
+ * service. A bad configuration (missing source file) is logged and registers nothing.
+ */
+@Component(configurationPid = RngDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
+@Designate(ocd = RngDeviceComponent.Config.class, factory = true)
+public final class RngDeviceComponent {
+    public static final String PID = "org.vireo.virtio.rng";
+    /** The {@code source} value that selects the JVM's SecureRandom instead of a file. */
+    public static final String SECURE_RANDOM = "securerandom";
+
+    private static final System.Logger LOG = System.getLogger(RngDeviceComponent.class.getName());
+
+    @ObjectClassDefinition(name = "Vireo virtio entropy device", description = "A virtio-rng device feeding the guest random bytes")
+    public @interface Config {
+        @AttributeDefinition(name = "Device name", description = "User-facing name of this device, e.g. rng0")
+        String virtio_device_name() default "rng";
+
+        @AttributeDefinition(name = "Machine", description = "Name of the machine (machine.name) this device is plugged into")
+        String machine_name() default "java";
+
+        @AttributeDefinition(name = "Transport", description = "How the guest sees the device: virtio-mmio or virtio-pci",
+                options = {@Option(label = "virtio-mmio", value = "mmio"), @Option(label = "virtio-pci", value = "pci")})
+        String virtio_transport() default "mmio";
+
+        @AttributeDefinition(name = "Source", required = false,
+                description = "File or device to read random bytes from, or \"securerandom\" for the JVM's SecureRandom")
+        String source() default "/dev/urandom";
+    }
+
+    private RngDevice device;
+    private ServiceRegistration<VirtioDevice> registration;
+
+    @Activate
+    void activate(BundleContext context, Config config, Map<String, Object> properties) {
+        String name = config.virtio_device_name();
+        try {
+            String transport = requireTransport(config.virtio_transport());
+            String source = config.source() == null || config.source().isBlank() ? SECURE_RANDOM : config.source().trim();
+            EntropySource entropy = source.equals(SECURE_RANDOM) ? new SecureRandomSource() : new FileSource(Path.of(source));
+            device = new RngDevice(entropy, name);
+            Hashtable<String, Object> props = serviceProperties(properties);
+            props.put(VirtioProperties.DEVICE_ID, VirtioIds.RNG);
+            props.put(VirtioProperties.DEVICE_NAME, name);
+            props.put(VirtioProperties.MACHINE, config.machine_name());
+            props.put(VirtioProperties.TRANSPORT, transport);
+            props.put("source", source);
+            registration = context.registerService(VirtioDevice.class, device, props);
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.log(System.Logger.Level.ERROR, "virtio-rng '" + name + "' not created: " + e.getMessage());
+            deactivate();
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (registration != null) {
+            registration.unregister();
+            registration = null;
+        }
+        if (device != null) {
+            device.close();
+            device = null;
+        }
+    }
+
+    static String requireTransport(String transport) {
+        if (!"mmio".equals(transport) && !"pci".equals(transport)) {
+            throw new IllegalArgumentException("virtio.transport must be \"mmio\" or \"pci\", not \"" + transport + "\"");
+        }
+        return transport;
+    }
+
+    static Hashtable<String, Object> serviceProperties(Map<String, Object> properties) {
+        Hashtable<String, Object> props = new Hashtable<>();
+        properties.forEach((k, v) -> {
+            if (v != null && !k.startsWith(".") && !k.startsWith("component.") && !k.startsWith("service.")) props.put(k, v);
+        });
+        return props;
+    }
+}
