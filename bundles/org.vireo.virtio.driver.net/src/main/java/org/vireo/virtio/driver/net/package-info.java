@@ -1,0 +1,4 @@
+/** The network interface API the Java virtio-net driver registers, one service per bound device. */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.vireo.virtio.driver.net;
