@@ -1,0 +1,93 @@
+package org.vireo.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import javax.inject.Inject;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.Constants;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.service.metatype.MetaTypeInformation;
+import org.osgi.service.metatype.MetaTypeService;
+
+/** Felix boots with SCR, ConfigAdmin, MetaType, Gogo and every Vireo bundle, all of them ACTIVE. */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class RuntimeSmokeIT extends VireoTestSupport {
+    @Inject
+    private ServiceComponentRuntime scr;
+
+    @Inject
+    private MetaTypeService metaType;
+
+    @Test
+    public void everyBundleIsActive() {
+        List<String> notActive = new ArrayList<>();
+        Set<String> names = new TreeSet<>();
+        for (Bundle b : context.getBundles()) {
+            names.add(b.getSymbolicName());
+            if (b.getHeaders().get(Constants.FRAGMENT_HOST) != null) continue;
+            if (b.getState() != Bundle.ACTIVE) notActive.add(b.getSymbolicName() + " state " + b.getState());
+        }
+        assertEquals("bundles not ACTIVE", List.of(), notActive);
+        for (String ga : RUNTIME_BUNDLES) {
+            String artifact = ga.substring(ga.indexOf(':') + 1);
+            assertTrue(artifact + " is not installed: " + names, names.contains(artifact));
+        }
+        List<Path> vireo = vireoBundles();
+        assertEquals("the feature's 18 Vireo bundles", 18, vireo.size());
+        for (Path jar : vireo) {
+            String symbolicName = jar.getFileName().toString().replaceFirst("-\\d.*$", "");
+            assertTrue(symbolicName + " is not installed: " + names, names.contains(symbolicName));
+        }
+    }
+
+    @Test
+    public void theRuntimeServicesAreRegistered() throws Exception {
+        assertNotNull(scr);
+        assertNotNull(configAdmin);
+        assertNotNull(metaType);
+        assertNotNull(context.getServiceReference("org.apache.felix.service.command.CommandProcessor"));
+        assertNotNull(context.getServiceReference("org.osgi.service.log.LogReaderService"));
+    }
+
+    @Test
+    public void noVireoComponentFailedToActivate() {
+        List<String> failed = new ArrayList<>();
+        for (ComponentDescriptionDTO description : scr.getComponentDescriptionDTOs()) {
+            if (!description.bundle.symbolicName.startsWith("org.vireo.")) continue;
+            for (ComponentConfigurationDTO configuration : scr.getComponentConfigurationDTOs(description)) {
+                if (configuration.state == ComponentConfigurationDTO.FAILED_ACTIVATION) {
+                    failed.add(description.name + ": " + configuration.failure);
+                }
+            }
+        }
+        assertEquals(List.of(), failed);
+    }
+
+    @Test
+    public void machinesAndDevicesAreDescribedByMetaType() {
+        Set<String> factoryPids = new TreeSet<>();
+        for (Bundle b : context.getBundles()) {
+            if (b.getSymbolicName() == null || !b.getSymbolicName().startsWith("org.vireo.")) continue;
+            MetaTypeInformation info = metaType.getMetaTypeInformation(b);
+            if (info != null) factoryPids.addAll(List.of(info.getFactoryPids()));
+        }
+        for (String pid : List.of(MACHINE_PID, BLK_PID, NET_PID, CONSOLE_PID, RNG_PID)) {
+            assertTrue(pid + " has no MetaType factory description: " + factoryPids, factoryPids.contains(pid));
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package org.vireo.launch;
+
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.ServiceListener;
+
+/**
+ * The {@code vireo} command: starts Apache Felix with the bundles of the distribution's bundle/ folder and hot-deploys
+ * the deploy directory through FileInstall. See {@link LaunchOptions#USAGE}.
+ * <p>
+ * Protocol with the bundles (System properties, since framework properties fall back to them):
+ * <ul>
+ * <li>{@value #EXIT_CODE}: the exit status once the framework has stopped (set by whichever bundle decides it;
+ *     absent means 0).</li>
+ * <li>{@value #RUN_ARGS} (framework property): the arguments of {@code vireo run}, joined with NUL characters.</li>
+ * <li>{@value #RUN_CLAIMED}: set (to any value) by the bundle that handles {@code vireo run}, within
+ *     {@value #RUN_CLAIM_SECONDS} s of startup; until then the launcher assumes no VMM is installed. It then stops the
+ *     framework when the machine is done, after setting {@value #EXIT_CODE}.</li>
+ * </ul>
+ */
+public final class Main {
+    public static final String EXIT_CODE = "vireo.exit.code";
+    public static final String RUN_ARGS = "vireo.run.args";
+    public static final String RUN_CLAIMED = "vireo.run.claimed";
+    /** Overrides where bundle/, lib/ and conf/ are (default: the folder holding vireo.jar). */
+    public static final String HOME = "vireo.home";
+    static final int RUN_CLAIM_SECONDS = 10;
+    static final int EXIT_FAILURE = 1;
+    static final int EXIT_USAGE = 2;
+    static final int EXIT_NO_VMM = 2;
+    /** How long -c waits for the runtime to settle (see {@link #awaitQuiet}). */
+    private static final long SETTLE_QUIET_MILLIS = 300;
+    private static final long SETTLE_MAX_MILLIS = 5_000;
+
+    private final InputStream in;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Main(InputStream in, PrintStream out, PrintStream err) {
+        this.in = in;
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        ConsoleLogging.configure();
+        // Gogo's runtime replaces System.out/err with per-thread streams: keep the real ones for the launcher.
+        int status = new Main(System.in, System.out, System.err).run(args);
+        System.out.flush();
+        System.exit(status);
+    }
+
+    int run(String... args) {
+        LaunchOptions options;
+        try {
+            options = LaunchOptions.parse(args);
+        } catch (LaunchOptions.UsageException e) {
+            err.println("vireo: " + e.getMessage());
+            err.print(LaunchOptions.USAGE);
+            return EXIT_USAGE;
+        }
+        if (options.command() == LaunchOptions.Command.HELP) {
+            out.print(LaunchOptions.USAGE);
+            return 0;
+        }
+        try {
+            return launch(options);
+        } catch (IOException | BundleException | LaunchException e) {
+            err.println("vireo: " + GogoCommands.messageOf(e));
+            return EXIT_FAILURE;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return EXIT_FAILURE;
+        }
+    }
+
+    /** A launch problem with a message meant for the user. */
+    static final class LaunchException extends Exception {
+        LaunchException(String message) {
+            super(message);
+        }
+    }
+
+    private int launch(LaunchOptions options) throws IOException, BundleException, LaunchException, InterruptedException {
+        Path home = home();
+        Path bundleDir = home.resolve("bundle");
+        if (!Files.isDirectory(bundleDir)) throw new LaunchException("no bundle directory at " + bundleDir);
+        Path deployDir = options.deployDir().toAbsolutePath().normalize();
+        DeployDirectory.prepare(deployDir, home.resolve("conf"));
+
+        boolean interactive = options.command() == LaunchOptions.Command.SHELL && options.commands().isEmpty() && stdinIsTerminal();
+        Map<String, String> properties = frameworkProperties(deployDir, interactive);
+        if (options.command() == LaunchOptions.Command.RUN) properties.put(RUN_ARGS, String.join("\0", options.runArgs()));
+
+        VireoFramework framework = VireoFramework.start(properties, err);
+        Thread shutdownHook = new Thread(framework::close, "vireo-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        try {
+            framework.installAndStart(bundleDir);
+            int status = switch (options.command()) {
+                case SHELL -> options.commands().isEmpty()
+                        ? awaitStop(framework)
+                        : runCommands(framework, options.commands());
+                case RUN -> runMachine(framework);
+                case HELP -> throw new AssertionError();
+            };
+            framework.close();
+            return exitCodeOr(status);
+        } finally {
+            framework.close();
+            removeHook(shutdownHook);
+        }
+    }
+
+    private int runCommands(VireoFramework framework, List<String> commands) throws InterruptedException {
+        awaitQuiet(framework);
+        try {
+            GogoCommands.execute(framework.context(), commands, in, out, err, 30, TimeUnit.SECONDS);
+            return 0;
+        } catch (GogoCommands.CommandException e) {
+            err.println("vireo: " + e.getMessage());
+            return EXIT_FAILURE;
+        }
+    }
+
+    private static int awaitStop(VireoFramework framework) throws InterruptedException {
+        framework.waitForStop(0);
+        return 0;
+    }
+
+    private int runMachine(VireoFramework framework) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("vireo.run.claim.seconds", RUN_CLAIM_SECONDS));
+        // The handler announces itself with a System property; polling it is the simplest contract a bundle can meet.
+        while (System.getProperty(RUN_CLAIMED) == null && !framework.isStopping()) {
+            if (System.nanoTime() - deadline > 0) {
+                err.println("vireo run: the x86 core is not installed yet");
+                return EXIT_NO_VMM;
+            }
+            Thread.sleep(50);
+        }
+        framework.waitForStop(0);
+        return 0;
+    }
+
+    /**
+     * Waits until no service has come or gone for a short while (bounded): configurations from the deploy directory
+     * reach Declarative Services asynchronously, and {@code -c 'virtio:devices'} should see the devices they make.
+     */
+    private static void awaitQuiet(VireoFramework framework) throws InterruptedException {
+        AtomicLong lastEvent = new AtomicLong(System.nanoTime());
+        ServiceListener listener = event -> lastEvent.set(System.nanoTime());
+        framework.context().addServiceListener(listener);
+        try {
+            long start = System.nanoTime();
+            while (System.nanoTime() - lastEvent.get() < TimeUnit.MILLISECONDS.toNanos(SETTLE_QUIET_MILLIS)
+                    && System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(SETTLE_MAX_MILLIS)) {
+                Thread.sleep(50);
+            }
+        } finally {
+            framework.context().removeServiceListener(listener);
+        }
+    }
+
+    /** A failure's own status, else the exit status a bundle asked for through {@value #EXIT_CODE}, else 0. */
+    int exitCodeOr(int status) {
+        if (status != 0) return status;
+        String requested = System.getProperty(EXIT_CODE);
+        if (requested == null || requested.isBlank()) return status;
+        try {
+            return Integer.parseInt(requested.strip());
+        } catch (NumberFormatException e) {
+            err.println("vireo: ignoring " + EXIT_CODE + "=" + requested + " (not an integer)");
+            return EXIT_FAILURE;
+        }
+    }
+
+    static Map<String, String> frameworkProperties(Path deployDir, boolean interactive) {
+        Map<String, String> p = new HashMap<>();
+        // FileInstall: bundles and configurations dropped into the deploy directory come and go at run time.
+        p.put("felix.fileinstall.dir", deployDir.toString());
+        p.put("felix.fileinstall.poll", "1000");
+        p.put("felix.fileinstall.noInitialDelay", "true");
+        p.put("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");
+        p.put("felix.fileinstall.log.level", "1");
+        // The files are the source of truth: FileInstall must never write them back. (With config save on, it
+        // rewrites .cfg files on configuration events, and a write cut short by the framework stopping leaves
+        // them empty.)
+        p.put("felix.fileinstall.enableConfigSave", "false");
+        // The Gogo shell reads the terminal only when there is one and no -c was given (it stops the framework at EOF).
+        p.put("gosh.args", interactive ? "" : "--nointeractive");
+        // Errors only: the console belongs to the shell.
+        p.put("felix.log.level", "1");
+        p.put("ds.loglevel", "warn");
+        return p;
+    }
+
+    private static boolean stdinIsTerminal() {
+        Console console = System.console();
+        return console != null && console.isTerminal();
+    }
+
+    private static Path home() throws LaunchException {
+        String override = System.getProperty(HOME);
+        if (override != null && !override.isBlank()) return Path.of(override).toAbsolutePath();
+        try {
+            Path jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return jar.getParent();
+        } catch (URISyntaxException | RuntimeException e) {
+            throw new LaunchException("cannot tell where vireo.jar is; set -D" + HOME + "=DIR");
+        }
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // already shutting down: the hook runs anyway and close() is idempotent
+        }
+    }
+}

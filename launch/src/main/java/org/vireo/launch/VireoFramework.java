@@ -1,0 +1,137 @@
+package org.vireo.launch;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.stream.Stream;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.launch.Framework;
+import org.osgi.framework.launch.FrameworkFactory;
+
+/** One Felix framework: storage in a temporary directory that is deleted when it stops. */
+final class VireoFramework implements AutoCloseable {
+    private final Framework framework;
+    private final Path storage;
+    private final PrintStream err;
+
+    private VireoFramework(Framework framework, Path storage, PrintStream err) {
+        this.framework = framework;
+        this.storage = storage;
+        this.err = err;
+    }
+
+    /** Creates and starts the framework with {@code properties} (plus the storage location). */
+    static VireoFramework start(Map<String, String> properties, PrintStream err) throws IOException, BundleException {
+        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
+                .orElseThrow(() -> new BundleException("no OSGi framework on the class path (lib/ is missing Felix)"));
+        Path storage = Files.createTempDirectory("vireo-felix-");
+        Map<String, String> config = new HashMap<>(properties);
+        config.put(Constants.FRAMEWORK_STORAGE, storage.toString());
+        config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        Framework framework = factory.newFramework(config);
+        VireoFramework vireo = new VireoFramework(framework, storage, err);
+        try {
+            framework.start();
+        } catch (BundleException | RuntimeException e) {
+            vireo.close();
+            throw e;
+        }
+        return vireo;
+    }
+
+    BundleContext context() {
+        return framework.getBundleContext();
+    }
+
+    boolean isStopping() {
+        return (framework.getState() & (Bundle.ACTIVE | Bundle.STARTING)) == 0;
+    }
+
+    /**
+     * Installs every jar of {@code bundleDir}, then starts those that are not fragments. A bundle that fails to
+     * install or start is reported on {@code err}; the others still start.
+     *
+     * @return the bundles installed
+     */
+    List<Bundle> installAndStart(Path bundleDir) throws IOException {
+        List<Path> jars;
+        try (Stream<Path> files = Files.list(bundleDir)) {
+            jars = files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
+        }
+        BundleContext context = context();
+        List<Bundle> installed = new ArrayList<>();
+        for (Path jar : jars) {
+            try {
+                installed.add(context.installBundle(jar.toUri().toString()));
+            } catch (BundleException e) {
+                err.println("vireo: cannot install " + jar.getFileName() + ": " + e.getMessage());
+            }
+        }
+        for (Bundle bundle : installed) {
+            if (bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null) continue;
+            try {
+                bundle.start();
+            } catch (BundleException e) {
+                err.println("vireo: cannot start " + bundle.getSymbolicName() + ": " + GogoCommands.messageOf(e));
+            }
+        }
+        return installed;
+    }
+
+    /** Waits until the framework has stopped (by a bundle, the shell or {@link #close()}); 0 waits forever. */
+    void waitForStop(long millis) throws InterruptedException {
+        framework.waitForStop(millis);
+    }
+
+    /** Stops the framework (if running), waits up to 30 s for it, and deletes its storage. Idempotent. */
+    @Override
+    public synchronized void close() {
+        try {
+            if ((framework.getState() & (Bundle.ACTIVE | Bundle.STARTING | Bundle.STOPPING)) != 0) {
+                framework.stop();
+                FrameworkEvent event = framework.waitForStop(30_000);
+                if (event.getType() == FrameworkEvent.WAIT_TIMEDOUT) err.println("vireo: the framework did not stop within 30 s");
+            }
+        } catch (BundleException e) {
+            err.println("vireo: stopping the framework failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            deleteRecursively(storage);
+        }
+    }
+
+    static void deleteRecursively(Path root) {
+        if (!Files.exists(root)) return;
+        try {
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                    Files.deleteIfExists(dir);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            // a leftover temporary directory is not worth failing the exit for
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package org.vireo.launch;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+import org.junit.Test;
+
+/** Runs the packaged distribution through the launch/vireo script, as a user would. */
+public class LauncherIT {
+    private static final Path HOME = Path.of(System.getProperty("vireo.home", "target/vireo"));
+    private static final Path WORK = Path.of(System.getProperty("vireo.it.dir", "target/launcher-it"));
+    private static final Path SCRIPT = Path.of("vireo").toAbsolutePath();
+    private static final AtomicInteger RUNS = new AtomicInteger();
+
+    static {
+        VireoFramework.deleteRecursively(WORK);
+    }
+
+    record Result(int exitCode, String out, String err) {}
+
+    private static Result vireo(String... args) throws IOException, InterruptedException {
+        Path dir = WORK.resolve("run" + RUNS.incrementAndGet());
+        Files.createDirectories(dir);
+        List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(dir.resolve("out.txt").toFile())
+                .redirectError(dir.resolve("err.txt").toFile());
+        builder.environment().put("VIREO_JAVA_OPTS", "-Dvireo.run.claim.seconds=1");
+        Process process = builder.start();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("vireo " + String.join(" ", args) + " did not finish within 120 s");
+        }
+        return new Result(process.exitValue(), Files.readString(dir.resolve("out.txt"), StandardCharsets.UTF_8),
+                Files.readString(dir.resolve("err.txt"), StandardCharsets.UTF_8));
+    }
+
+    private static List<String> bundleJars() throws IOException {
+        try (Stream<Path> files = Files.list(HOME.resolve("bundle"))) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".jar")).sorted().toList();
+        }
+    }
+
+    @Test
+    public void theDistributionHasTheLauncherFelixAndEveryFeatureBundle() throws IOException {
+        try (JarFile jar = new JarFile(HOME.resolve("vireo.jar").toFile())) {
+            Attributes main = jar.getManifest().getMainAttributes();
+            assertEquals("org.vireo.launch.Main", main.getValue("Main-Class"));
+            assertEquals("lib/org.apache.felix.framework-7.0.5.jar", main.getValue("Class-Path"));
+            assertEquals("ALL-UNNAMED", main.getValue("Enable-Native-Access"));
+        }
+        assertTrue(Files.isRegularFile(HOME.resolve("lib/org.apache.felix.framework-7.0.5.jar")));
+        List<String> jars = bundleJars();
+        // 11 runtime bundles + 18 Vireo bundles, and nothing else (no transitive leftovers)
+        assertEquals(jars.toString(), 29, jars.size());
+        assertTrue(jars.contains("org.apache.felix.scr-2.2.18.jar"));
+        assertTrue(jars.contains("org.vireo.virtio.shell-0.1.0-SNAPSHOT.jar"));
+    }
+
+    @Test
+    public void shellCommandListsEveryBundleActiveOnACleanConsole() throws Exception {
+        Result r = vireo("shell", "--deploy", "deploy", "-c", "lb -s");
+        assertEquals(r.err, 0, r.exitCode);
+        assertEquals("nothing on stderr", "", r.err);
+        for (String jar : bundleJars()) {
+            String symbolicName = jar.replaceFirst("-\\d.*$", "");
+            assertTrue(symbolicName + " is not listed active:\n" + r.out,
+                    r.out.lines().anyMatch(l -> l.contains("|Active") && l.contains("|" + symbolicName + " (")));
+        }
+        assertFalse(r.out.contains("Installed") || r.out.contains("Resolved"));
+    }
+
+    @Test
+    public void aNewDeployDirectoryIsSeededWithTheDemoConfiguration() throws Exception {
+        Result r = vireo("--deploy", "fresh", "-c", "echo ok");
+        assertEquals(r.err, 0, r.exitCode);
+        Path deploy = WORK.resolve("run" + RUNS.get()).resolve("fresh");
+        assertTrue(Files.isRegularFile(deploy.resolve("org.vireo.machine.hosted-java.cfg")));
+        assertTrue(Files.readString(deploy.resolve("org.vireo.virtio.blk-disk0.cfg")).contains("path=" + deploy.toAbsolutePath().normalize() + "/disk0.img"));
+        assertEquals(16L << 20, Files.size(deploy.resolve("disk0.img")));
+        assertEquals(16L << 20, Files.size(deploy.resolve("disk1.img")));
+    }
+
+    @Test
+    public void theLauncherNeverRewritesTheDeployDirectory() throws Exception {
+        Path dir = WORK.resolve("stable");
+        Result first = vireo("--deploy", dir.toAbsolutePath().toString(), "-c", "echo seeded");
+        assertEquals(first.err, 0, first.exitCode);
+        java.util.Map<Path, String> before = contents(dir);
+        for (int i = 0; i < 2; i++) {
+            Result again = vireo("--deploy", dir.toAbsolutePath().toString(), "-c", "lb");
+            assertEquals(again.err, 0, again.exitCode);
+            assertEquals("deploy directory changed by run " + (i + 2), before, contents(dir));
+        }
+    }
+
+    private static java.util.Map<Path, String> contents(Path dir) throws IOException {
+        java.util.Map<Path, String> files = new java.util.TreeMap<>();
+        try (Stream<Path> list = Files.list(dir)) {
+            for (Path f : list.filter(f -> f.toString().endsWith(".cfg")).toList()) files.put(f.getFileName(), Files.readString(f));
+        }
+        assertEquals(6, files.size());
+        return files;
+    }
+
+    @Test
+    public void eachCommandOfRepeatedDashCPrintsItsResultAndAFailureStopsTheRest() throws Exception {
+        Result r = vireo("--deploy", "deploy", "-c", "echo one", "-c", "($.context bundle 0) symbolicname", "-c", "nosuch", "-c", "echo never");
+        assertEquals(1, r.exitCode);
+        assertEquals("one\norg.apache.felix.framework\n", r.out);
+        assertTrue(r.err, r.err.endsWith("vireo: Command not found: nosuch\n"));
+    }
+
+    @Test
+    public void aFailingCommandExitsNonZeroWithItsMessageAndNoStackTrace() throws Exception {
+        Result r = vireo("shell", "--deploy", "deploy", "-c", "nosuchcommand");
+        assertEquals(1, r.exitCode);
+        assertTrue(r.err, r.err.contains("vireo: Command not found: nosuchcommand"));
+        assertFalse(r.err, r.err.contains("\tat "));
+    }
+
+    @Test
+    public void aBundleChoosesTheExitCodeThroughTheSystemProperty() throws Exception {
+        Result r = vireo("--deploy", "deploy", "-c", "(($.context bundle 0) loadclass java.lang.System) setProperty vireo.exit.code 7");
+        assertEquals(r.err, 7, r.exitCode);
+    }
+
+    @Test
+    public void runWithoutAVmmSaysSoAndExits2() throws Exception {
+        Result r = vireo("--deploy", "deploy", "run", "--kernel", "nothing");
+        assertEquals(2, r.exitCode);
+        assertEquals("vireo run: the x86 core is not installed yet\n", r.err);
+    }
+
+    @Test
+    public void usageErrorsAndHelp() throws Exception {
+        Result help = vireo("--help");
+        assertEquals(0, help.exitCode);
+        assertTrue(help.out.startsWith("Usage: vireo [shell]"));
+        Result bad = vireo("--frobnicate");
+        assertEquals(2, bad.exitCode);
+        assertTrue(bad.err.startsWith("vireo: unknown option: --frobnicate\nUsage:"));
+    }
+}
