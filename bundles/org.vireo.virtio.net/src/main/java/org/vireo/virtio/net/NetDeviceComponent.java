@@ -17,6 +17,8 @@ import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.net.link.HostFrameLink;
+import org.vireo.virtio.net.slirp.SlirpBackend;
+import org.vireo.virtio.net.slirp.UserNetConfig;
 
 /**
  * One virtio-net device per factory configuration {@code org.vireo.virtio.net}, registered as a {@link VirtioDevice}
@@ -32,7 +34,7 @@ public final class NetDeviceComponent {
     private static final System.Logger LOG = System.getLogger(NetDeviceComponent.class.getName());
 
     @ObjectClassDefinition(name = "Vireo virtio network device",
-            description = "A virtio-net NIC attached to an in-JVM link, a Linux TAP interface, or nothing")
+            description = "A virtio-net NIC attached to an in-JVM link, a Linux TAP interface, user-mode networking, or nothing")
     public @interface Config {
         @AttributeDefinition(name = "Device name", description = "User-facing name of this device, e.g. net0")
         String virtio_device_name() default "net";
@@ -46,7 +48,10 @@ public final class NetDeviceComponent {
 
         @AttributeDefinition(name = "Backend", required = false,
                 description = "link:NAME (in-JVM link, host end is the HostFrameLink service with link.name=NAME), "
-                        + "tap:IFNAME (Linux TAP, needs CAP_NET_ADMIN) or none; empty: link:<device name>")
+                        + "tap:IFNAME (Linux TAP, needs CAP_NET_ADMIN), "
+                        + "user (user-mode networking on libslirp: guest network 10.0.2.0/24, DHCP, gateway 10.0.2.2 = host 127.0.0.1; "
+                        + "options ,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT (loopback only, repeatable) and ,restrict=on) "
+                        + "or none; empty: link:<device name>")
         String backend() default "";
 
         @AttributeDefinition(name = "MAC address", required = false,
@@ -95,7 +100,8 @@ public final class NetDeviceComponent {
         if (spec.equals("none")) return new NoneBackend();
         if (spec.startsWith("link:") && spec.length() > "link:".length()) return new LinkBackend(spec.substring(5));
         if (spec.startsWith("tap:") && spec.length() > "tap:".length()) return TapBackend.open(spec.substring(4));
-        throw new IllegalArgumentException("unknown backend \"" + spec + "\": use link:NAME, tap:IFNAME or none");
+        if (spec.equals("user") || spec.startsWith("user,")) return SlirpBackend.open(UserNetConfig.parse(spec));
+        throw new IllegalArgumentException("unknown backend \"" + spec + "\": use link:NAME, tap:IFNAME, user[,hostfwd=...] or none");
     }
 
     @Deactivate
