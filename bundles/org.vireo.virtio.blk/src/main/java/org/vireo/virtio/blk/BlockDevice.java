@@ -15,12 +15,11 @@ import org.vireo.memory.GuestMemoryException;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.VirtioIds;
+import org.vireo.virtio.device.ActivationGuard;
 import org.vireo.virtio.device.ConfigSpace;
 import org.vireo.virtio.device.DescriptorChain;
-import org.vireo.virtio.device.DeviceQueue;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
-import org.vireo.virtio.device.VirtqueueException;
 
 /**
  * virtio-blk (virtio 1.x 5.2) with one request queue over a {@link BlockBackend}. Requests run on the thread that
@@ -86,15 +85,8 @@ public final class BlockDevice implements VirtioDevice {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicBoolean warnedGuest = new AtomicBoolean();
     private final AtomicBoolean warnedHost = new AtomicBoolean();
-    private volatile Activation active;
-
     /** The driver's view while DRIVER_OK: cleared by reset, stopped after a broken ring. */
-    private static final class Activation {
-        final VirtioDeviceContext context;
-        volatile boolean stopped;
-
-        Activation(VirtioDeviceContext context) { this.context = context; }
-    }
+    private final ActivationGuard activations;
 
     /**
      * @param serial the GET_ID answer; at most 20 bytes of its UTF-8 encoding are used
@@ -103,6 +95,7 @@ public final class BlockDevice implements VirtioDevice {
     public BlockDevice(BlockBackend backend, String serial, String name) {
         this.backend = backend;
         this.name = name;
+        this.activations = new ActivationGuard(LOG, "virtio-blk " + name, lock);
         byte[] s = serial.getBytes(StandardCharsets.UTF_8);
         this.serial = java.util.Arrays.copyOf(s, Math.min(s.length, ID_BYTES));
         config.put64(CFG_CAPACITY, backend.capacitySectors());
@@ -147,20 +140,13 @@ public final class BlockDevice implements VirtioDevice {
 
     @Override
     public void activate(VirtioDeviceContext context) {
-        lock.lock();
-        try {
-            active = new Activation(context);
-        } finally {
-            lock.unlock();
-        }
+        activations.activate(context);
     }
 
     @Override
     public void reset() {
-        active = null;
-        // Wait for a request in flight on another thread: after reset returns, no queue is touched.
-        lock.lock();
-        lock.unlock();
+        // Waits for a request in flight on another thread: after reset returns, no queue is touched.
+        activations.reset();
     }
 
     @Override
@@ -174,47 +160,11 @@ public final class BlockDevice implements VirtioDevice {
         if (index != 0) return;
         lock.lock();
         try {
-            Activation act = active;
-            if (act == null || act.stopped) return;
-            DeviceQueue queue = act.context.queue(0);
-            if (queue != null) drain(act, queue);
+            ActivationGuard.Activation act = activations.current();
+            activations.serve(act, 0, "request queue", "", chain -> process(act.context(), chain));
         } finally {
             lock.unlock();
         }
-    }
-
-    private void drain(Activation act, DeviceQueue queue) {
-        boolean used = false;
-        try {
-            while (active == act && !act.stopped) {
-                queue.setNotification(false);
-                DescriptorChain chain;
-                while (active == act && (chain = queue.pop()) != null) {
-                    queue.addUsed(chain.head(), process(act.context, chain));
-                    used = true;
-                }
-                if (active != act) break;
-                // Re-enable kicks, then look once more: the driver may have added buffers while they were off.
-                queue.setNotification(true);
-                chain = queue.pop();
-                if (chain == null) break;
-                queue.addUsed(chain.head(), process(act.context, chain));
-                used = true;
-            }
-        } catch (VirtqueueException e) {
-            stop(act, "virtio-blk " + name + ": broken request queue: " + e.getMessage());
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-blk " + name + ": internal error", e);
-            stop(act, "virtio-blk " + name + ": internal error: " + e);
-        } finally {
-            if (used && active == act) act.context.signalUsed(0);
-        }
-    }
-
-    private void stop(Activation act, String reason) {
-        act.stopped = true;
-        LOG.log(System.Logger.Level.WARNING, reason);
-        act.context.needsReset(reason);
     }
 
     /** Runs one request and returns the used length: data bytes written to the guest plus the status byte. */

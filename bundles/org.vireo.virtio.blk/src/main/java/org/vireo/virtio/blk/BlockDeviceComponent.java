@@ -16,7 +16,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.VirtioIds;
-import org.vireo.virtio.VirtioProperties;
+import org.vireo.virtio.device.DeviceServiceProperties;
 import org.vireo.virtio.device.VirtioDevice;
 
 /**
@@ -61,17 +61,13 @@ public final class BlockDeviceComponent {
     void activate(BundleContext context, Config config, Map<String, Object> properties) {
         String name = config.virtio_device_name();
         try {
-            String transport = requireTransport(config.virtio_transport());
+            String transport = DeviceServiceProperties.requireTransport(config.virtio_transport());
             if (config.path() == null || config.path().isBlank()) throw new IllegalArgumentException("no image path configured (property 'path')");
             Path path = Path.of(config.path());
             String serial = config.serial() == null || config.serial().isEmpty() ? name : config.serial();
             RawImage image = RawImage.open(path, config.readonly());
             device = new BlockDevice(image, serial, name);
-            Hashtable<String, Object> props = serviceProperties(properties);
-            props.put(VirtioProperties.DEVICE_ID, VirtioIds.BLOCK);
-            props.put(VirtioProperties.DEVICE_NAME, name);
-            props.put(VirtioProperties.MACHINE, config.machine_name());
-            props.put(VirtioProperties.TRANSPORT, transport);
+            Hashtable<String, Object> props = DeviceServiceProperties.of(properties, VirtioIds.BLOCK, name, config.machine_name(), transport);
             props.put("path", path.toString());
             props.put("readonly", config.readonly());
             props.put("serial", serial);
@@ -106,21 +102,5 @@ public final class BlockDeviceComponent {
             LOG.log(System.Logger.Level.WARNING, "virtio-blk: closing " + device.backend().location() + " failed: " + e.getMessage());
         }
         device = null;
-    }
-
-    static String requireTransport(String transport) {
-        if (!"mmio".equals(transport) && !"pci".equals(transport)) {
-            throw new IllegalArgumentException("virtio.transport must be \"mmio\" or \"pci\", not \"" + transport + "\"");
-        }
-        return transport;
-    }
-
-    /** The configuration's public properties, as DS would copy them to a service it registered itself. */
-    static Hashtable<String, Object> serviceProperties(Map<String, Object> properties) {
-        Hashtable<String, Object> props = new Hashtable<>();
-        properties.forEach((k, v) -> {
-            if (v != null && !k.startsWith(".") && !k.startsWith("component.") && !k.startsWith("service.")) props.put(k, v);
-        });
-        return props;
     }
 }

@@ -13,6 +13,7 @@ import org.junit.rules.TemporaryFolder;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.testkit.FakeBundleContext;
 
 public class BlockDeviceComponentTest {
     @Rule public TemporaryFolder tmp = new TemporaryFolder();

@@ -6,6 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.vireo.memory.GuestMemoryException;
 import org.vireo.virtio.VirtioIds;
+import org.vireo.virtio.device.ActivationGuard;
+import org.vireo.virtio.device.ActivationGuard.Activation;
 import org.vireo.virtio.device.ConfigSpace;
 import org.vireo.virtio.device.DescriptorChain;
 import org.vireo.virtio.device.DeviceQueue;
@@ -47,19 +49,13 @@ public final class ConsoleDevice implements VirtioDevice, AutoCloseable {
     private final AtomicLong inputBytes = new AtomicLong();
     private final AtomicLong outputBytes = new AtomicLong();
     private final AtomicBoolean warnedHost = new AtomicBoolean();
-    private volatile Activation active;
-
-    private static final class Activation {
-        final VirtioDeviceContext context;
-        volatile boolean stopped;
-
-        Activation(VirtioDeviceContext context) { this.context = context; }
-    }
+    private final ActivationGuard activations;
 
     /** Starts {@code backend}; the device owns it from now on and closes it in {@link #close()}. */
     public ConsoleDevice(ConsoleBackend backend, String name) {
         this.backend = backend;
         this.name = name;
+        this.activations = new ActivationGuard(LOG, "virtio-console " + name, rxLock, txLock);
         config.put16(CFG_COLS, 80);
         config.put16(CFG_ROWS, 25);
         config.put32(CFG_MAX_NR_PORTS, 1);
@@ -99,25 +95,12 @@ public final class ConsoleDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public void activate(VirtioDeviceContext context) {
-        Activation act = new Activation(context);
-        rxLock.lock();
-        txLock.lock();
-        try {
-            active = act;
-        } finally {
-            txLock.unlock();
-            rxLock.unlock();
-        }
-        deliver(act);
+        deliver(activations.activate(context));
     }
 
     @Override
     public void reset() {
-        active = null;
-        rxLock.lock();
-        rxLock.unlock();
-        txLock.lock();
-        txLock.unlock();
+        activations.reset();
     }
 
     @Override
@@ -127,8 +110,8 @@ public final class ConsoleDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public void queueNotify(int index) {
-        Activation act = active;
-        if (act == null || act.stopped) return;
+        Activation act = activations.current();
+        if (act == null || act.stopped()) return;
         if (index == RX) deliver(act);
         else if (index == TX) transmit(act);
     }
@@ -139,7 +122,7 @@ public final class ConsoleDevice implements VirtioDevice, AutoCloseable {
         rxLock.lock();
         try {
             pending.add(data, 0, data.length);
-            Activation act = active;
+            Activation act = activations.current();
             if (act != null) deliverLocked(act);
         } finally {
             rxLock.unlock();
@@ -156,12 +139,12 @@ public final class ConsoleDevice implements VirtioDevice, AutoCloseable {
     }
 
     private void deliverLocked(Activation act) {
-        if (active != act || act.stopped || pending.isEmpty()) return;
-        DeviceQueue queue = act.context.queue(RX);
+        if (!activations.isCurrent(act) || act.stopped() || pending.isEmpty()) return;
+        DeviceQueue queue = act.context().queue(RX);
         if (queue == null) return;
         boolean used = false;
         try {
-            while (!pending.isEmpty() && active == act) {
+            while (!pending.isEmpty() && activations.isCurrent(act)) {
                 DescriptorChain chain = queue.pop();
                 if (chain == null) {
                     queue.setNotification(true);
@@ -182,48 +165,20 @@ public final class ConsoleDevice implements VirtioDevice, AutoCloseable {
                 queue.addUsed(chain.head(), written);
                 used = true;
             }
-        } catch (VirtqueueException e) {
-            stop(act, "virtio-console " + name + ": broken receive queue: " + e.getMessage());
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-console " + name + ": internal error on input", e);
-            stop(act, "virtio-console " + name + ": internal error: " + e);
+        } catch (VirtqueueException | RuntimeException e) {
+            activations.fail(act, "receive queue", "input", e);
         } finally {
-            if (used && active == act) act.context.signalUsed(RX);
+            if (used && activations.isCurrent(act)) act.context().signalUsed(RX);
         }
     }
 
     private void transmit(Activation act) {
         txLock.lock();
         try {
-            if (active != act || act.stopped) return;
-            DeviceQueue queue = act.context.queue(TX);
-            if (queue == null) return;
-            boolean used = false;
-            try {
-                while (active == act) {
-                    queue.setNotification(false);
-                    DescriptorChain chain;
-                    while (active == act && (chain = queue.pop()) != null) {
-                        output(chain);
-                        queue.addUsed(chain.head(), 0);
-                        used = true;
-                    }
-                    if (active != act) break;
-                    queue.setNotification(true);
-                    chain = queue.pop();
-                    if (chain == null) break;
-                    output(chain);
-                    queue.addUsed(chain.head(), 0);
-                    used = true;
-                }
-            } catch (VirtqueueException e) {
-                stop(act, "virtio-console " + name + ": broken transmit queue: " + e.getMessage());
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "virtio-console " + name + ": internal error on output", e);
-                stop(act, "virtio-console " + name + ": internal error: " + e);
-            } finally {
-                if (used && active == act) act.context.signalUsed(TX);
-            }
+            activations.serve(act, TX, "transmit queue", "output", chain -> {
+                output(chain);
+                return 0;
+            });
         } finally {
             txLock.unlock();
         }
@@ -246,12 +201,6 @@ public final class ConsoleDevice implements VirtioDevice, AutoCloseable {
             System.Logger.Level level = warnedHost.compareAndSet(false, true) ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
             LOG.log(level, () -> "virtio-console " + name + ": output to " + backend.describe() + " failed: " + e.getMessage());
         }
-    }
-
-    private void stop(Activation act, String reason) {
-        act.stopped = true;
-        LOG.log(System.Logger.Level.WARNING, reason);
-        act.context.needsReset(reason);
     }
 
     /** Closes the backend; the device must be unplugged (reset) first. */

@@ -18,6 +18,7 @@ import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.console.link.HostConsoleLink;
+import org.vireo.virtio.device.DeviceServiceProperties;
 import org.vireo.virtio.device.VirtioDevice;
 
 /**
@@ -59,16 +60,12 @@ public final class ConsoleDeviceComponent {
     void activate(BundleContext context, Config config, Map<String, Object> properties) {
         String name = config.virtio_device_name();
         try {
-            String transport = requireTransport(config.virtio_transport());
+            String transport = DeviceServiceProperties.requireTransport(config.virtio_transport());
             String backendSpec = config.backend() == null || config.backend().isBlank() ? "link:" + name : config.backend().trim();
             ConsoleBackend backend = createBackend(backendSpec);
             device = new ConsoleDevice(backend, name);
 
-            Hashtable<String, Object> props = serviceProperties(properties);
-            props.put(VirtioProperties.DEVICE_ID, VirtioIds.CONSOLE);
-            props.put(VirtioProperties.DEVICE_NAME, name);
-            props.put(VirtioProperties.MACHINE, config.machine_name());
-            props.put(VirtioProperties.TRANSPORT, transport);
+            Hashtable<String, Object> props = DeviceServiceProperties.of(properties, VirtioIds.CONSOLE, name, config.machine_name(), transport);
             props.put("backend", backendSpec);
             if (backend instanceof LinkBackend link) {
                 Hashtable<String, Object> linkProps = new Hashtable<>();
@@ -111,20 +108,5 @@ public final class ConsoleDeviceComponent {
             device.close();
             device = null;
         }
-    }
-
-    static String requireTransport(String transport) {
-        if (!"mmio".equals(transport) && !"pci".equals(transport)) {
-            throw new IllegalArgumentException("virtio.transport must be \"mmio\" or \"pci\", not \"" + transport + "\"");
-        }
-        return transport;
-    }
-
-    static Hashtable<String, Object> serviceProperties(Map<String, Object> properties) {
-        Hashtable<String, Object> props = new Hashtable<>();
-        properties.forEach((k, v) -> {
-            if (v != null && !k.startsWith(".") && !k.startsWith("component.") && !k.startsWith("service.")) props.put(k, v);
-        });
-        return props;
     }
 }

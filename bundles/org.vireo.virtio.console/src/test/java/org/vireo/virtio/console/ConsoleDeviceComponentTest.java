@@ -12,6 +12,7 @@ import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.console.link.HostConsoleLink;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.testkit.FakeBundleContext;
 
 public class ConsoleDeviceComponentTest {
     @Rule public TemporaryFolder tmp = new TemporaryFolder();

@@ -18,6 +18,8 @@ import org.junit.Before;
 import org.junit.Test;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.VirtioIds;
+import org.vireo.virtio.testkit.EchoDevice;
+import org.vireo.virtio.testkit.RecordingMachine;
 
 /** The device side's registers, driven the way a guest kernel would, straight through the IoHandler and the bus. */
 public class MmioRegistersTest {

@@ -1,6 +1,5 @@
 package org.vireo.virtio.mmio;
 
-import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
@@ -9,11 +8,11 @@ import static org.vireo.virtio.VirtioStatus.ACKNOWLEDGE;
 import static org.vireo.virtio.VirtioStatus.DRIVER;
 import static org.vireo.virtio.VirtioStatus.DRIVER_OK;
 import static org.vireo.virtio.VirtioStatus.FEATURES_OK;
+import static org.vireo.virtio.testkit.EchoDriver.RING_FEATURES;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.After;
@@ -28,17 +27,17 @@ import org.vireo.virtio.core.PluggedDevice;
 import org.vireo.virtio.driver.UsedBuffer;
 import org.vireo.virtio.driver.VirtioDriverDevice;
 import org.vireo.virtio.driver.Virtqueue;
+import org.vireo.virtio.testkit.EchoDevice;
+import org.vireo.virtio.testkit.EchoDriver;
 
 /** A Java driver talks to the echo device through the driver side, i.e. only through registers and interrupts. */
 public class MmioRoundTripTest {
-    private static final long RING_FEATURES = VirtioFeatures.bit(VirtioFeatures.VERSION_1)
-            | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC);
-
     private HostedMachine machine;
     private EchoDevice device;
     private PluggedDevice plugged;
     private VirtioDriverDevice driver;
-    private final BlockingQueue<UsedBuffer> used = new LinkedBlockingQueue<>();
+    private EchoDriver echo;
+    private BlockingQueue<UsedBuffer> used;
 
     @Before
     public void plug() {
@@ -46,33 +45,14 @@ public class MmioRoundTripTest {
         device = new EchoDevice();
         plugged = VirtioMmio.plug(machine, device, "echo0");
         driver = plugged.driverSide().orElseThrow();
+        echo = new EchoDriver(driver);
+        used = echo.used();
     }
 
     @After
     public void unplug() {
         plugged.close();
         machine.close();
-    }
-
-    private Virtqueue bringUp(long wanted) {
-        driver.reset();
-        driver.setStatus(ACKNOWLEDGE);
-        driver.setStatus(ACKNOWLEDGE | DRIVER);
-        driver.writeDriverFeatures(driver.deviceFeatures() & wanted);
-        driver.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
-        assertEquals(ACKNOWLEDGE | DRIVER | FEATURES_OK, driver.getStatus());
-        Virtqueue q = driver.setupQueue(0, 0, vq -> {
-            for (UsedBuffer b = vq.getBuf(); b != null; b = vq.getBuf()) used.add(b);
-        });
-        driver.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
-        assertEquals(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK, driver.getStatus());
-        return q;
-    }
-
-    private byte[] readGuest(long address, int length) {
-        byte[] b = new byte[length];
-        machine.memory().read(address, b, 0, length);
-        return b;
     }
 
     @Test
@@ -106,38 +86,18 @@ public class MmioRoundTripTest {
     }
 
     private void roundTrips(long features) throws Exception {
-        Virtqueue q = bringUp(features);
+        Virtqueue q = echo.bringUp(features);
         assertEquals(features, driver.negotiatedFeatures());
         assertEquals(64, q.size());
-        long out = driver.allocator().allocate(4096, 16);
-        long in = driver.allocator().allocate(4096, 16);
-        for (int round = 0; round < 100; round++) {
-            byte[] message = ("message " + round + " through virtio-mmio").getBytes();
-            machine.memory().write(out, message, 0, message.length);
-            machine.memory().fill(in, 64, (byte) 0);
-            // split both sides across several ranges so chains (and indirect tables) have more than one descriptor
-            int half = message.length / 2;
-            List<GuestRange> outRanges = List.of(new GuestRange(out, half), new GuestRange(out + half, message.length - half));
-            List<GuestRange> inRanges = List.of(new GuestRange(in, 10), new GuestRange(in + 10, 54));
-            assertTrue(q.addBuf(outRanges, inRanges, round));
-            q.kick();
-            UsedBuffer b = used.poll(10, TimeUnit.SECONDS);
-            assertNotNull("no used buffer for round " + round, b);
-            assertEquals(round, b.token());
-            assertEquals(message.length, b.length());
-            assertArrayEquals(message, readGuest(in, message.length));
-        }
-        assertFalse(q.broken());
+        echo.echoRounds(q, 100, "virtio-mmio");
         VirtioTransportInfo.QueueInfo qi = plugged.info().queues().get(0);
         assertTrue(qi.ready());
         assertEquals(100, qi.usedIndex());
-        driver.allocator().free(out);
-        driver.allocator().free(in);
     }
 
     @Test
     public void manyBuffersInFlight() throws Exception {
-        Virtqueue q = bringUp(RING_FEATURES);
+        Virtqueue q = echo.bringUp(RING_FEATURES);
         long in = driver.allocator().allocate(64 * 8, 16);
         long out = driver.allocator().allocate(64 * 8, 16);
         List<Integer> expected = new ArrayList<>();
@@ -160,25 +120,19 @@ public class MmioRoundTripTest {
 
     @Test
     public void configThroughRegistersAndConfigChangeInterrupt() throws Exception {
-        bringUp(RING_FEATURES);
+        echo.bringUp(RING_FEATURES);
         assertEquals(EchoDevice.CONFIG_VALUE, driver.readConfig(0, 4));
         assertEquals(0xf00d, driver.readConfig(0, 2));
         driver.writeConfig(4, 4, 0x0102_0304);
         assertEquals(((long) 0x0102_0304 << 32) | (EchoDevice.CONFIG_VALUE & 0xffff_ffffL), driver.readConfig64(0));
-        CountDownLatch changed = new CountDownLatch(1);
-        driver.setConfigChangeHandler(changed::countDown);
-        int generation = driver.configGeneration();
-        device.context.signalConfigChange();
-        assertTrue("config change handler did not run", changed.await(10, TimeUnit.SECONDS));
-        assertEquals(generation + 1, driver.configGeneration());
+        echo.checkConfigChange(device);
     }
 
     @Test
     public void resetAndDeleteQueuesThenAgain() throws Exception {
-        Virtqueue q = bringUp(RING_FEATURES);
+        Virtqueue q = echo.bringUp(RING_FEATURES);
         long buf = driver.allocator().allocate(64, 16);
-        assertTrue(q.addBuf(List.of(new GuestRange(buf, 8)), List.of(new GuestRange(buf + 8, 8)), "x"));
-        q.kick();
+        EchoDriver.postEcho(q, buf, "x");
         assertNotNull(used.poll(10, TimeUnit.SECONDS));
         long freeBefore = driver.allocator().freeBytes();
         driver.reset();
@@ -186,9 +140,8 @@ public class MmioRoundTripTest {
         assertEquals(0, plugged.info().status());
         driver.deleteQueues();
         assertTrue("ring memory returned", driver.allocator().freeBytes() > freeBefore);
-        Virtqueue again = bringUp(RING_FEATURES);
-        assertTrue(again.addBuf(List.of(new GuestRange(buf, 8)), List.of(new GuestRange(buf + 8, 8)), "y"));
-        again.kick();
+        Virtqueue again = echo.bringUp(RING_FEATURES);
+        EchoDriver.postEcho(again, buf, "y");
         UsedBuffer b = used.poll(10, TimeUnit.SECONDS);
         assertNotNull(b);
         assertEquals("y", b.token());
@@ -196,7 +149,7 @@ public class MmioRoundTripTest {
 
     @Test
     public void unplugRemovesTheWindowAndResetsTheDevice() {
-        bringUp(RING_FEATURES);
+        echo.bringUp(RING_FEATURES);
         int resets = device.resets.get();
         plugged.close();
         assertTrue(device.resets.get() > resets);
@@ -217,21 +170,19 @@ public class MmioRoundTripTest {
         try (PluggedDevice second = VirtioMmio.plug(machine, other, "echo1")) {
             VirtioDriverDevice d2 = second.driverSide().orElseThrow();
             assertFalse(d2.name().equals(driver.name()));
-            Virtqueue q1 = bringUp(RING_FEATURES);
+            Virtqueue q1 = echo.bringUp(RING_FEATURES);
             BlockingQueue<UsedBuffer> used2 = new LinkedBlockingQueue<>();
             d2.reset();
             d2.setStatus(ACKNOWLEDGE | DRIVER);
             d2.writeDriverFeatures(VirtioFeatures.bit(VirtioFeatures.VERSION_1));
             d2.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
-            Virtqueue q2 = d2.setupQueue(0, 8, vq -> { for (UsedBuffer b = vq.getBuf(); b != null; b = vq.getBuf()) used2.add(b); });
+            Virtqueue q2 = d2.setupQueue(0, 8, EchoDriver.collectInto(used2));
             d2.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
             assertEquals(8, q2.size());
             long buf = driver.allocator().allocate(64, 16);
-            assertTrue(q2.addBuf(List.of(new GuestRange(buf, 8)), List.of(new GuestRange(buf + 8, 8)), "two"));
-            q2.kick();
+            EchoDriver.postEcho(q2, buf, "two");
             assertEquals("two", used2.poll(10, TimeUnit.SECONDS).token());
-            assertTrue(q1.addBuf(List.of(new GuestRange(buf, 8)), List.of(new GuestRange(buf + 8, 8)), "one"));
-            q1.kick();
+            EchoDriver.postEcho(q1, buf, "one");
             assertEquals("one", used.poll(10, TimeUnit.SECONDS).token());
             assertTrue("no cross-talk", used.isEmpty() && used2.isEmpty());
         }

@@ -22,6 +22,8 @@ import org.junit.Test;
 import org.vireo.bus.pci.PciConfigSpace;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.VirtioIds;
+import org.vireo.virtio.testkit.EchoDevice;
+import org.vireo.virtio.testkit.RecordingMachine;
 
 /** The PCI function's config space and BAR0, driven the way a guest kernel would. */
 public class PciRegistersTest {

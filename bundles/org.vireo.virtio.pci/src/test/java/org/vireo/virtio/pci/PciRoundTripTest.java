@@ -1,6 +1,5 @@
 package org.vireo.virtio.pci;
 
-import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
@@ -9,11 +8,11 @@ import static org.vireo.virtio.VirtioStatus.ACKNOWLEDGE;
 import static org.vireo.virtio.VirtioStatus.DRIVER;
 import static org.vireo.virtio.VirtioStatus.DRIVER_OK;
 import static org.vireo.virtio.VirtioStatus.FEATURES_OK;
+import static org.vireo.virtio.testkit.EchoDriver.RING_FEATURES;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.After;
@@ -33,13 +32,12 @@ import org.vireo.virtio.core.PluggedDevice;
 import org.vireo.virtio.driver.UsedBuffer;
 import org.vireo.virtio.driver.VirtioDriverDevice;
 import org.vireo.virtio.driver.Virtqueue;
+import org.vireo.virtio.testkit.EchoDevice;
+import org.vireo.virtio.testkit.EchoDriver;
 
 /** A Java driver talks to the echo device through the PCI driver side, with MSI-X or (when MSIs are missing) INTx. */
 @RunWith(Parameterized.class)
 public class PciRoundTripTest {
-    private static final long RING_FEATURES = VirtioFeatures.bit(VirtioFeatures.VERSION_1)
-            | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC);
-
     @Parameters(name = "{0}")
     public static List<Object[]> interrupts() { return List.of(new Object[] {"msix"}, new Object[] {"intx"}); }
 
@@ -49,7 +47,8 @@ public class PciRoundTripTest {
     private EchoDevice device;
     private PluggedDevice plugged;
     private VirtioDriverDevice driver;
-    private final BlockingQueue<UsedBuffer> used = new LinkedBlockingQueue<>();
+    private EchoDriver echo;
+    private BlockingQueue<UsedBuffer> used;
 
     public PciRoundTripTest(String mode) { this.msix = mode.equals("msix"); }
 
@@ -67,27 +66,14 @@ public class PciRoundTripTest {
         device = new EchoDevice();
         plugged = VirtioPci.plug(machine, device, "echo0");
         driver = plugged.driverSide().orElseThrow();
+        echo = new EchoDriver(driver);
+        used = echo.used();
     }
 
     @After
     public void unplug() throws Exception {
         plugged.close();
         machineCloser.close();
-    }
-
-    private Virtqueue bringUp(long wanted) {
-        driver.reset();
-        driver.setStatus(ACKNOWLEDGE);
-        driver.setStatus(ACKNOWLEDGE | DRIVER);
-        driver.writeDriverFeatures(driver.deviceFeatures() & wanted);
-        driver.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
-        assertEquals(ACKNOWLEDGE | DRIVER | FEATURES_OK, driver.getStatus());
-        Virtqueue q = driver.setupQueue(0, 0, vq -> {
-            for (UsedBuffer b = vq.getBuf(); b != null; b = vq.getBuf()) used.add(b);
-        });
-        driver.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
-        assertEquals(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK, driver.getStatus());
-        return q;
     }
 
     @Test
@@ -121,33 +107,15 @@ public class PciRoundTripTest {
     }
 
     private void roundTrips(long features) throws Exception {
-        Virtqueue q = bringUp(features);
+        Virtqueue q = echo.bringUp(features);
         assertEquals(features, driver.negotiatedFeatures());
-        long out = driver.allocator().allocate(4096, 16);
-        long in = driver.allocator().allocate(4096, 16);
-        for (int round = 0; round < 100; round++) {
-            byte[] message = ("message " + round + " through virtio-pci").getBytes();
-            machine.memory().write(out, message, 0, message.length);
-            machine.memory().fill(in, 64, (byte) 0);
-            int half = message.length / 2;
-            assertTrue(q.addBuf(List.of(new GuestRange(out, half), new GuestRange(out + half, message.length - half)),
-                    List.of(new GuestRange(in, 10), new GuestRange(in + 10, 54)), round));
-            q.kick();
-            UsedBuffer b = used.poll(10, TimeUnit.SECONDS);
-            assertNotNull("no used buffer for round " + round, b);
-            assertEquals(round, b.token());
-            assertEquals(message.length, b.length());
-            byte[] echoed = new byte[message.length];
-            machine.memory().read(in, echoed, 0, echoed.length);
-            assertArrayEquals(message, echoed);
-        }
-        assertFalse(q.broken());
+        echo.echoRounds(q, 100, "virtio-pci");
         assertEquals(100, plugged.info().queues().get(0).usedIndex());
     }
 
     @Test
     public void manyBuffersInFlight() throws Exception {
-        Virtqueue q = bringUp(RING_FEATURES);
+        Virtqueue q = echo.bringUp(RING_FEATURES);
         long in = driver.allocator().allocate(64 * 8, 16);
         long out = driver.allocator().allocate(64 * 8, 16);
         for (int i = 0; i < 48; i++) {
@@ -166,33 +134,26 @@ public class PciRoundTripTest {
 
     @Test
     public void configAndConfigChangeInterrupt() throws Exception {
-        bringUp(RING_FEATURES);
+        echo.bringUp(RING_FEATURES);
         assertEquals(EchoDevice.CONFIG_VALUE, driver.readConfig(0, 4));
         driver.writeConfig(4, 2, 0xabcd);
         assertEquals((0xabcdL << 32) | (EchoDevice.CONFIG_VALUE & 0xffff_ffffL), driver.readConfig64(0));
-        CountDownLatch changed = new CountDownLatch(1);
-        driver.setConfigChangeHandler(changed::countDown);
-        int generation = driver.configGeneration();
-        device.context.signalConfigChange();
-        assertTrue("config change handler did not run", changed.await(10, TimeUnit.SECONDS));
-        assertEquals(generation + 1, driver.configGeneration());
+        echo.checkConfigChange(device);
     }
 
     @Test
     public void resetAndDeleteQueuesThenAgain() throws Exception {
-        Virtqueue q = bringUp(RING_FEATURES);
+        Virtqueue q = echo.bringUp(RING_FEATURES);
         long buf = driver.allocator().allocate(64, 16);
-        assertTrue(q.addBuf(List.of(new GuestRange(buf, 8)), List.of(new GuestRange(buf + 8, 8)), "x"));
-        q.kick();
+        EchoDriver.postEcho(q, buf, "x");
         assertNotNull(used.poll(10, TimeUnit.SECONDS));
         driver.reset();
         assertEquals(0, plugged.info().status());
         long freeBefore = driver.allocator().freeBytes();
         driver.deleteQueues();
         assertTrue(driver.allocator().freeBytes() > freeBefore);
-        Virtqueue again = bringUp(RING_FEATURES);
-        assertTrue(again.addBuf(List.of(new GuestRange(buf, 8)), List.of(new GuestRange(buf + 8, 8)), "y"));
-        again.kick();
+        Virtqueue again = echo.bringUp(RING_FEATURES);
+        EchoDriver.postEcho(again, buf, "y");
         UsedBuffer b = used.poll(10, TimeUnit.SECONDS);
         assertNotNull(b);
         assertEquals("y", b.token());
@@ -200,7 +161,7 @@ public class PciRoundTripTest {
 
     @Test
     public void unplugDetachesAndFreesTheSlot() {
-        bringUp(RING_FEATURES);
+        echo.bringUp(RING_FEATURES);
         int resets = device.resets.get();
         plugged.close();
         assertTrue(device.resets.get() > resets);
@@ -216,17 +177,16 @@ public class PciRoundTripTest {
         try (PluggedDevice second = VirtioPci.plug(machine, new EchoDevice(), "echo1")) {
             VirtioDriverDevice d2 = second.driverSide().orElseThrow();
             assertEquals(machine.name() + "/pci@00:02.0", d2.name());
-            bringUp(RING_FEATURES);
+            echo.bringUp(RING_FEATURES);
             d2.reset();
             d2.setStatus(ACKNOWLEDGE | DRIVER);
             d2.writeDriverFeatures(VirtioFeatures.bit(VirtioFeatures.VERSION_1));
             d2.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
             BlockingQueue<UsedBuffer> used2 = new LinkedBlockingQueue<>();
-            Virtqueue q2 = d2.setupQueue(0, 8, vq -> { for (UsedBuffer b = vq.getBuf(); b != null; b = vq.getBuf()) used2.add(b); });
+            Virtqueue q2 = d2.setupQueue(0, 8, EchoDriver.collectInto(used2));
             d2.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
             long buf = d2.allocator().allocate(64, 16);
-            assertTrue(q2.addBuf(List.of(new GuestRange(buf, 8)), List.of(new GuestRange(buf + 8, 8)), "two"));
-            q2.kick();
+            EchoDriver.postEcho(q2, buf, "two");
             assertEquals("two", used2.poll(10, TimeUnit.SECONDS).token());
             assertTrue("no cross-talk", used.isEmpty());
         }

@@ -6,11 +6,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.vireo.memory.GuestMemoryException;
 import org.vireo.virtio.VirtioIds;
+import org.vireo.virtio.device.ActivationGuard;
 import org.vireo.virtio.device.DescriptorChain;
-import org.vireo.virtio.device.DeviceQueue;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
-import org.vireo.virtio.device.VirtqueueException;
 
 /**
  * virtio-rng (virtio 1.x 5.4): one request queue; each writable chain is filled from an {@link EntropySource} on the
@@ -28,18 +27,12 @@ public final class RngDevice implements VirtioDevice, AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicBoolean warned = new AtomicBoolean();
-    private volatile Activation active;
-
-    private static final class Activation {
-        final VirtioDeviceContext context;
-        volatile boolean stopped;
-
-        Activation(VirtioDeviceContext context) { this.context = context; }
-    }
+    private final ActivationGuard activations;
 
     public RngDevice(EntropySource source, String name) {
         this.source = source;
         this.name = name;
+        this.activations = new ActivationGuard(LOG, "virtio-rng " + name, lock);
     }
 
     public EntropySource source() { return source; }
@@ -63,19 +56,12 @@ public final class RngDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public void activate(VirtioDeviceContext context) {
-        lock.lock();
-        try {
-            active = new Activation(context);
-        } finally {
-            lock.unlock();
-        }
+        activations.activate(context);
     }
 
     @Override
     public void reset() {
-        active = null;
-        lock.lock();
-        lock.unlock();
+        activations.reset();
     }
 
     @Override
@@ -86,34 +72,7 @@ public final class RngDevice implements VirtioDevice, AutoCloseable {
         if (index != 0) return;
         lock.lock();
         try {
-            Activation act = active;
-            if (act == null || act.stopped) return;
-            DeviceQueue queue = act.context.queue(0);
-            if (queue == null) return;
-            boolean used = false;
-            try {
-                while (active == act) {
-                    queue.setNotification(false);
-                    DescriptorChain chain;
-                    while (active == act && (chain = queue.pop()) != null) {
-                        queue.addUsed(chain.head(), fill(chain));
-                        used = true;
-                    }
-                    if (active != act) break;
-                    queue.setNotification(true);
-                    chain = queue.pop();
-                    if (chain == null) break;
-                    queue.addUsed(chain.head(), fill(chain));
-                    used = true;
-                }
-            } catch (VirtqueueException e) {
-                stop(act, "virtio-rng " + name + ": broken request queue: " + e.getMessage());
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "virtio-rng " + name + ": internal error", e);
-                stop(act, "virtio-rng " + name + ": internal error: " + e);
-            } finally {
-                if (used && active == act) act.context.signalUsed(0);
-            }
+            activations.serve(activations.current(), 0, "request queue", "", this::fill);
         } finally {
             lock.unlock();
         }
@@ -144,12 +103,6 @@ public final class RngDevice implements VirtioDevice, AutoCloseable {
     private void warn(String message) {
         System.Logger.Level level = warned.compareAndSet(false, true) ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG;
         LOG.log(level, () -> "virtio-rng " + name + ": " + message);
-    }
-
-    private void stop(Activation act, String reason) {
-        act.stopped = true;
-        LOG.log(System.Logger.Level.WARNING, reason);
-        act.context.needsReset(reason);
     }
 
     /** Closes the source; the device must be unplugged (reset) first. */

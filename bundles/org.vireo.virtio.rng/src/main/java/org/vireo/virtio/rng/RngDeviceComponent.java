@@ -15,7 +15,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.VirtioIds;
-import org.vireo.virtio.VirtioProperties;
+import org.vireo.virtio.device.DeviceServiceProperties;
 import org.vireo.virtio.device.VirtioDevice;
 
 /**
@@ -55,15 +55,11 @@ public final class RngDeviceComponent {
     void activate(BundleContext context, Config config, Map<String, Object> properties) {
         String name = config.virtio_device_name();
         try {
-            String transport = requireTransport(config.virtio_transport());
+            String transport = DeviceServiceProperties.requireTransport(config.virtio_transport());
             String source = config.source() == null || config.source().isBlank() ? SECURE_RANDOM : config.source().trim();
             EntropySource entropy = source.equals(SECURE_RANDOM) ? new SecureRandomSource() : new FileSource(Path.of(source));
             device = new RngDevice(entropy, name);
-            Hashtable<String, Object> props = serviceProperties(properties);
-            props.put(VirtioProperties.DEVICE_ID, VirtioIds.RNG);
-            props.put(VirtioProperties.DEVICE_NAME, name);
-            props.put(VirtioProperties.MACHINE, config.machine_name());
-            props.put(VirtioProperties.TRANSPORT, transport);
+            Hashtable<String, Object> props = DeviceServiceProperties.of(properties, VirtioIds.RNG, name, config.machine_name(), transport);
             props.put("source", source);
             registration = context.registerService(VirtioDevice.class, device, props);
         } catch (IOException | IllegalArgumentException e) {
@@ -82,20 +78,5 @@ public final class RngDeviceComponent {
             device.close();
             device = null;
         }
-    }
-
-    static String requireTransport(String transport) {
-        if (!"mmio".equals(transport) && !"pci".equals(transport)) {
-            throw new IllegalArgumentException("virtio.transport must be \"mmio\" or \"pci\", not \"" + transport + "\"");
-        }
-        return transport;
-    }
-
-    static Hashtable<String, Object> serviceProperties(Map<String, Object> properties) {
-        Hashtable<String, Object> props = new Hashtable<>();
-        properties.forEach((k, v) -> {
-            if (v != null && !k.startsWith(".") && !k.startsWith("component.") && !k.startsWith("service.")) props.put(k, v);
-        });
-        return props;
     }
 }

@@ -11,6 +11,7 @@ import org.junit.rules.TemporaryFolder;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.testkit.FakeBundleContext;
 
 public class RngDeviceComponentTest {
     @Rule public TemporaryFolder tmp = new TemporaryFolder();

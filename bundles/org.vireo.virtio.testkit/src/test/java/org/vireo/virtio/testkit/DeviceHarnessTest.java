@@ -17,11 +17,11 @@ import org.vireo.virtio.VirtioFeatures;
 public class DeviceHarnessTest {
     @Test(timeout = 60_000)
     public void negotiatesOfferedAndWantedFeaturesPlusTheChosenRingFeatures() {
-        try (DeviceHarness h = DeviceHarness.builder(new EchoDevice(false)).build()) {
-            assertEquals(EchoDevice.FEATURE_A | VirtioFeatures.bit(VirtioFeatures.VERSION_1)
+        try (DeviceHarness h = DeviceHarness.builder(new HarnessEchoDevice(false)).build()) {
+            assertEquals(HarnessEchoDevice.FEATURE_A | VirtioFeatures.bit(VirtioFeatures.VERSION_1)
                     | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC), h.features());
         }
-        try (DeviceHarness h = DeviceHarness.builder(new EchoDevice(false)).wantedFeatures(EchoDevice.FEATURE_B)
+        try (DeviceHarness h = DeviceHarness.builder(new HarnessEchoDevice(false)).wantedFeatures(HarnessEchoDevice.FEATURE_B)
                 .eventIdx(false).indirect(false).build()) {
             assertEquals(VirtioFeatures.bit(VirtioFeatures.VERSION_1), h.features());
         }
@@ -29,7 +29,7 @@ public class DeviceHarnessTest {
 
     @Test(timeout = 60_000)
     public void roundTripReturnsTheWrittenBytesAndRecordsSignals() throws Exception {
-        try (DeviceHarness h = DeviceHarness.activated(new EchoDevice(true))) {
+        try (DeviceHarness h = DeviceHarness.activated(new HarnessEchoDevice(true))) {
             DeviceHarness.Token t = h.submit(1, List.of(new byte[] {1, 2}, new byte[] {3}), 2, 4);
             assertArrayEquals(new byte[6], h.readIn(t));
             h.kick(1);
@@ -52,7 +52,7 @@ public class DeviceHarnessTest {
 
     @Test(timeout = 60_000)
     public void manyRoundTripsWrapTheRingAndFreeTheirBuffers() throws Exception {
-        try (DeviceHarness h = DeviceHarness.builder(new EchoDevice(false)).queueSize(4).build()) {
+        try (DeviceHarness h = DeviceHarness.builder(new HarnessEchoDevice(false)).queueSize(4).build()) {
             h.activate();
             long free = h.allocator().freeBytes();
             for (int i = 0; i < 1000; i++) {
@@ -67,7 +67,7 @@ public class DeviceHarnessTest {
 
     @Test(timeout = 60_000)
     public void awaitUsedTimesOutWithNullWhenNothingComes() throws Exception {
-        try (DeviceHarness h = DeviceHarness.activated(new EchoDevice(false))) {
+        try (DeviceHarness h = DeviceHarness.activated(new HarnessEchoDevice(false))) {
             h.submit(0, new byte[] {1}, 1);     // not kicked: the device never hears of it
             assertNull(h.awaitUsed(0, 50, TimeUnit.MILLISECONDS));
             assertNull(h.pollUsed(0));
@@ -76,7 +76,7 @@ public class DeviceHarnessTest {
 
     @Test(timeout = 60_000)
     public void notificationsAreDroppedAfterResetAndQueuesComeBackFreshOnActivate() throws Exception {
-        try (DeviceHarness h = DeviceHarness.activated(new EchoDevice(false))) {
+        try (DeviceHarness h = DeviceHarness.activated(new HarnessEchoDevice(false))) {
             h.reset();
             assertFalse(h.active());
             h.submit(0, new byte[] {1}, 1);
@@ -92,7 +92,7 @@ public class DeviceHarnessTest {
 
     @Test(timeout = 60_000)
     public void corruptingARingMakesTheDeviceAskForReset() throws Exception {
-        try (DeviceHarness h = DeviceHarness.activated(new EchoDevice(true))) {
+        try (DeviceHarness h = DeviceHarness.activated(new HarnessEchoDevice(true))) {
             h.corruptAndNotify(1);
             assertTrue(h.awaitNeedsReset(10, TimeUnit.SECONDS));
             assertTrue(h.needsResetReasons().get(0), h.needsResetReasons().get(0).contains("out of range"));
@@ -102,7 +102,7 @@ public class DeviceHarnessTest {
 
     @Test(timeout = 60_000)
     public void submitThrowsWhenTheRingIsFull() {
-        try (DeviceHarness h = DeviceHarness.builder(new EchoDevice(false)).queueSize(2).indirect(false).build()) {
+        try (DeviceHarness h = DeviceHarness.builder(new HarnessEchoDevice(false)).queueSize(2).indirect(false).build()) {
             h.activate();
             h.submit(0, new byte[] {1}, 1);
             long free = h.allocator().freeBytes();

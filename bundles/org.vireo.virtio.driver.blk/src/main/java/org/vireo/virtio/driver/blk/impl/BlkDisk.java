@@ -12,17 +12,19 @@ import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioException;
 import org.vireo.virtio.VirtioFeatures;
-import org.vireo.virtio.VirtioStatus;
 import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtioDriverDevice;
 import org.vireo.virtio.driver.blk.VirtioBlockDisk;
+import org.vireo.virtio.driver.support.BoundDevice;
+import org.vireo.virtio.driver.support.GuestBuffer;
+import org.vireo.virtio.driver.support.RequestQueue;
 
 /**
  * One bound virtio-blk device (virtio 1.x 5.2): a single request queue carrying header, data and status buffers in
  * guest RAM. Large transfers are split into requests within the device's segment limits and kept in flight
  * {@value #PIPELINE} at a time per caller.
  */
-final class BlkDisk implements VirtioBlockDisk {
+final class BlkDisk implements VirtioBlockDisk, BoundDevice {
     // Feature bits (5.2.3)
     static final int F_SIZE_MAX = 1, F_SEG_MAX = 2, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9, F_DISCARD = 13, F_WRITE_ZEROES = 14;
     static final long SUPPORTED_FEATURES = VirtioFeatures.bit(F_SIZE_MAX) | VirtioFeatures.bit(F_SEG_MAX) | VirtioFeatures.bit(F_RO)
@@ -275,25 +277,16 @@ final class BlkDisk implements VirtioBlockDisk {
     }
 
     /** The device changed its configuration: capacity (resize) or NEEDS_RESET. */
-    void configChanged() {
-        if ((device.getStatus() & VirtioStatus.NEEDS_RESET) != 0) {
-            // The device stopped processing its queues: nothing in flight will ever return.
-            requests.close(device.name() + ": device needs reset");
-            requests.failInFlight();
-            return;
-        }
+    @Override
+    public void configChanged() {
+        if (requests.closeIfNeedsReset(device)) return;
         capacity = device.readConfig64(CFG_CAPACITY);
     }
 
     /** Stops accepting requests; after the device is reset, fails those in flight and releases the queue. */
-    void shutdown() {
-        requests.close("device removed");
-        try {
-            device.reset();
-        } finally {
-            requests.failInFlight();
-            device.deleteQueues();
-        }
+    @Override
+    public void shutdown() {
+        requests.shutdown(device);
     }
 
     private static void putLong(byte[] b, int at, long v) {

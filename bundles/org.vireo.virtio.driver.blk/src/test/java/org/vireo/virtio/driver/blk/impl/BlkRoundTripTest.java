@@ -27,6 +27,7 @@ import org.vireo.virtio.VirtioStatus;
 import org.vireo.virtio.blk.BlockDevice;
 import org.vireo.virtio.blk.RawImage;
 import org.vireo.virtio.driver.blk.VirtioBlockDisk;
+import org.vireo.virtio.testkit.transport.TransportRig;
 
 /** The driver against the real virtio-blk device on a raw image, through virtio-mmio and virtio-pci. */
 @RunWith(Parameterized.class)

@@ -18,6 +18,7 @@ import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtqueueCallback;
 import org.vireo.virtio.driver.VirtioDriver;
 import org.vireo.virtio.driver.VirtioDriverDevice;
+import org.vireo.virtio.testkit.FakeQueue;
 
 /** A virtio-blk device model in Java behind a driver-side device without a transport, on real guest memory. */
 final class FakeBlkDevice implements VirtioDriverDevice, AutoCloseable {

@@ -6,6 +6,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.vireo.virtio.driver.VirtioDriver;
 import org.vireo.virtio.driver.console.VirtioConsolePort;
+import org.vireo.virtio.driver.support.OsgiPublisher;
 
 /** Registers the virtio-console driver; each bound device becomes a {@link VirtioConsolePort} service. */
 @Component(immediate = true, service = VirtioDriver.class)

@@ -14,18 +14,20 @@ import org.vireo.memory.GuestAllocator;
 import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioException;
-import org.vireo.virtio.VirtioStatus;
 import org.vireo.virtio.driver.UsedBuffer;
 import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtioDriverDevice;
 import org.vireo.virtio.driver.console.VirtioConsolePort;
+import org.vireo.virtio.driver.support.BoundDevice;
+import org.vireo.virtio.driver.support.GuestBuffer;
+import org.vireo.virtio.driver.support.RequestQueue;
 
 /**
  * One bound virtio console (virtio 1.x 5.3) without MULTIPORT: receiveq0 is kept filled with buffers; what arrives
  * is queued for {@link #read} up to {@value #RX_LIMIT} bytes, beyond which buffers are held back from the device
  * until a reader catches up (the device then waits: flow control, not loss). transmitq0 carries writes.
  */
-final class ConsolePort implements VirtioConsolePort {
+final class ConsolePort implements VirtioConsolePort, BoundDevice {
     static final int RX_QUEUE = 0, TX_QUEUE = 1;
     static final int RX_BUFFER_BYTES = 4096;
     static final int MAX_RX_BUFFERS = 32;
@@ -68,7 +70,8 @@ final class ConsolePort implements VirtioConsolePort {
     }
 
     /** Publishes the receive buffers; called once the device is live (DRIVER_OK). */
-    void start() {
+    @Override
+    public void start() {
         lifecycle.readLock().lock();
         try {
             if (!closed) rx.kick();
@@ -207,15 +210,14 @@ final class ConsolePort implements VirtioConsolePort {
     }
 
     /** The device needs a reset: writes in flight will never complete. */
-    void configChanged() {
-        if ((device.getStatus() & VirtioStatus.NEEDS_RESET) != 0) {
-            transmit.close(device.name() + ": device needs reset");
-            transmit.failInFlight();
-        }
+    @Override
+    public void configChanged() {
+        transmit.closeIfNeedsReset(device);
     }
 
     /** Stops the device, fails writes in flight, frees the receive buffers and wakes readers. */
-    void shutdown() {
+    @Override
+    public void shutdown() {
         transmit.close("device removed");
         lifecycle.writeLock().lock();
         try {

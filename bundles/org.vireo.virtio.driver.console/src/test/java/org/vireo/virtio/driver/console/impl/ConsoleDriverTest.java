@@ -19,6 +19,7 @@ import org.junit.Test;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.driver.console.VirtioConsolePort;
+import org.vireo.virtio.testkit.FakeDevice;
 
 public class ConsoleDriverTest {
     private final List<VirtioConsolePort> published = new ArrayList<>();

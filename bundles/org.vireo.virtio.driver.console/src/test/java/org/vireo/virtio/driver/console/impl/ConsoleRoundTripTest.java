@@ -15,6 +15,7 @@ import org.junit.runners.Parameterized.Parameters;
 import org.vireo.virtio.console.ConsoleDevice;
 import org.vireo.virtio.console.LinkBackend;
 import org.vireo.virtio.driver.console.VirtioConsolePort;
+import org.vireo.virtio.testkit.transport.TransportRig;
 
 /** The driver against the real virtio-console device and its in-JVM link, through virtio-mmio and virtio-pci. */
 @RunWith(Parameterized.class)

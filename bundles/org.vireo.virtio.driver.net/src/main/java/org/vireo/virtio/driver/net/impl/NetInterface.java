@@ -18,13 +18,14 @@ import org.vireo.virtio.driver.UsedBuffer;
 import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtioDriverDevice;
 import org.vireo.virtio.driver.net.VirtioNetInterface;
+import org.vireo.virtio.driver.support.BoundDevice;
 
 /**
  * One bound virtio-net device (virtio 1.x 5.1) with one queue pair: the receive queue is kept full of buffers big
  * enough for a header and a whole frame (no mergeable buffers, no offloads); transmit buffers are a fixed pool of
  * slots, reclaimed by the transmit queue's callback.
  */
-final class NetInterface implements VirtioNetInterface {
+final class NetInterface implements VirtioNetInterface, BoundDevice {
     static final int F_MAC = 5;
     static final long SUPPORTED_FEATURES = VirtioFeatures.bit(F_MAC);
     static final int RX_QUEUE = 0, TX_QUEUE = 1;
@@ -96,7 +97,8 @@ final class NetInterface implements VirtioNetInterface {
     }
 
     /** Publishes the receive buffers; called once the device is live (DRIVER_OK). */
-    void start() {
+    @Override
+    public void start() {
         lifecycle.readLock().lock();
         try {
             if (!closed) rx.kick();
@@ -208,7 +210,8 @@ final class NetInterface implements VirtioNetInterface {
     }
 
     /** The device needs a reset: it will return no more transmit buffers, so senders must not wait for one. */
-    void configChanged() {
+    @Override
+    public void configChanged() {
         if ((device.getStatus() & VirtioStatus.NEEDS_RESET) != 0 && failure == null) {
             failure = "device needs reset";
             freeTxSlots.add(NO_SLOT);
@@ -216,7 +219,8 @@ final class NetInterface implements VirtioNetInterface {
     }
 
     /** Stops the device, then frees the packet buffers and wakes every waiting sender and receiver. */
-    void shutdown() {
+    @Override
+    public void shutdown() {
         lifecycle.writeLock().lock();
         try {
             if (closed) return;

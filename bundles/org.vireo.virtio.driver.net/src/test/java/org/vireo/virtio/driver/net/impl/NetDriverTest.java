@@ -23,6 +23,7 @@ import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioStatus;
 import org.vireo.virtio.driver.net.VirtioNetInterface;
+import org.vireo.virtio.testkit.FakeDevice;
 
 public class NetDriverTest {
     private final List<VirtioNetInterface> published = new ArrayList<>();

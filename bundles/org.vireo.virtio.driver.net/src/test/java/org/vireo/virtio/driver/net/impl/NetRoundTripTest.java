@@ -18,6 +18,7 @@ import org.junit.runners.Parameterized.Parameters;
 import org.vireo.virtio.net.LinkBackend;
 import org.vireo.virtio.net.NetDevice;
 import org.vireo.virtio.driver.net.VirtioNetInterface;
+import org.vireo.virtio.testkit.transport.TransportRig;
 
 /** The driver against the real virtio-net device and its in-JVM link, through virtio-mmio and virtio-pci. */
 @RunWith(Parameterized.class)

@@ -8,12 +8,14 @@ import org.vireo.memory.GuestAllocator;
 import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioException;
-import org.vireo.virtio.VirtioStatus;
 import org.vireo.virtio.driver.VirtioDriverDevice;
 import org.vireo.virtio.driver.rng.VirtioEntropySource;
+import org.vireo.virtio.driver.support.BoundDevice;
+import org.vireo.virtio.driver.support.GuestBuffer;
+import org.vireo.virtio.driver.support.RequestQueue;
 
 /** One bound virtio-rng device (virtio 1.x 5.4): each read posts one device-writable buffer on requestq. */
-final class EntropySource implements VirtioEntropySource {
+final class EntropySource implements VirtioEntropySource, BoundDevice {
     static final int REQUEST_QUEUE = 0;
     static final int MAX_REQUEST_BYTES = 4096;
     /** A device that keeps returning empty buffers is broken, not slow. */
@@ -62,20 +64,13 @@ final class EntropySource implements VirtioEntropySource {
         throw new IOException(device.name() + ": the device returned no entropy " + MAX_EMPTY_ANSWERS + " times");
     }
 
-    void configChanged() {
-        if ((device.getStatus() & VirtioStatus.NEEDS_RESET) != 0) {
-            requests.close(device.name() + ": device needs reset");
-            requests.failInFlight();
-        }
+    @Override
+    public void configChanged() {
+        requests.closeIfNeedsReset(device);
     }
 
-    void shutdown() {
-        requests.close("device removed");
-        try {
-            device.reset();
-        } finally {
-            requests.failInFlight();
-            device.deleteQueues();
-        }
+    @Override
+    public void shutdown() {
+        requests.shutdown(device);
     }
 }

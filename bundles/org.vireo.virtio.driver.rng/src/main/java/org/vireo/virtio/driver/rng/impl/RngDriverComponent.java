@@ -6,6 +6,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.vireo.virtio.driver.VirtioDriver;
 import org.vireo.virtio.driver.rng.VirtioEntropySource;
+import org.vireo.virtio.driver.support.OsgiPublisher;
 
 /** Registers the virtio-rng driver; each bound device becomes a {@link VirtioEntropySource} service. */
 @Component(immediate = true, service = VirtioDriver.class)

@@ -16,6 +16,8 @@ import org.junit.Test;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.driver.rng.VirtioEntropySource;
+import org.vireo.virtio.testkit.FakeDevice;
+import org.vireo.virtio.testkit.FakeQueue;
 
 public class RngDriverTest {
     private final List<VirtioEntropySource> published = new ArrayList<>();

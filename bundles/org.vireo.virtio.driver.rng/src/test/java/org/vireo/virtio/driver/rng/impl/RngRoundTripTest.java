@@ -15,6 +15,7 @@ import org.junit.runners.Parameterized.Parameters;
 import org.vireo.virtio.rng.EntropySource;
 import org.vireo.virtio.rng.RngDevice;
 import org.vireo.virtio.driver.rng.VirtioEntropySource;
+import org.vireo.virtio.testkit.transport.TransportRig;
 
 /** The driver against the real virtio-rng device, through virtio-mmio and virtio-pci. */
 @RunWith(Parameterized.class)
