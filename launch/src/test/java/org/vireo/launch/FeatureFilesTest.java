@@ -43,6 +43,11 @@ public class FeatureFilesTest {
     }
 
     @Test
+    public void x86FeatureListsExactlyThePomDependencies() throws Exception {
+        assertFeatureMatchesPom("vireo-x86");
+    }
+
+    @Test
     public void runtimeFeatureHasTheDeclarativeServicesApiBesideScr() throws Exception {
         // SCR imports but does not export the DS API: the feature must carry it, or no component ever starts.
         List<String> bundles = bundleIds(readFeature("vireo-runtime"));

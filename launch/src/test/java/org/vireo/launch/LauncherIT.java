@@ -158,7 +158,7 @@ public class LauncherIT {
     private static java.util.SortedSet<String> featureBundleJars() throws IOException {
         java.util.SortedSet<String> names = new java.util.TreeSet<>();
         java.util.regex.Pattern id = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"([^\":]+):([^\":]+):([^\":]+)\"");
-        for (String feature : List.of("vireo-runtime", "vireo-virtio")) {
+        for (String feature : List.of("vireo-runtime", "vireo-virtio", "vireo-x86")) {
             String json = Files.readString(Path.of("..", "features", feature, "feature.json"), StandardCharsets.UTF_8);
             java.util.regex.Matcher m = id.matcher(json);
             boolean first = true;

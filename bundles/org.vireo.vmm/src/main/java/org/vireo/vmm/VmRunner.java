@@ -1,0 +1,218 @@
+package org.vireo.vmm;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.vireo.x86.boot.BootException;
+import org.vireo.x86.boot.BootPlan;
+import org.vireo.x86.boot.LinuxLoader;
+import org.vireo.x86.platform.Uart16550;
+
+/**
+ * {@code vireo run}: builds an {@link X86Machine}, loads Linux, puts COM1 on the terminal and runs the vCPU on its
+ * own thread until the guest reboots (i8042 reset, port 0x92, or the triple fault Linux falls back to), powers off,
+ * panics, the user quits with Ctrl-A x, or the timeout passes. Also runnable without OSGi through {@link #main}.
+ */
+public final class VmRunner {
+    public static final int EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 124, EXIT_STOPPED = 130;
+
+    /** How a run ended; the first reason recorded wins. */
+    record Outcome(int exitCode, String message) {}
+
+    private final PrintStream console;
+    private final PrintStream log;
+    private final InputStream keyboard;
+    private final Function<X86Machine, Vcpu> cpuFactory;
+    private final AtomicReference<Outcome> outcome = new AtomicReference<>();
+    private volatile MachineListener machineListener = machine -> () -> { };
+    private volatile Vcpu vcpu;
+    private volatile boolean restarting;
+    private volatile boolean poweringOff;
+
+    /** The guest console on this process's standard streams, with the CPU emulator. */
+    public VmRunner() {
+        this(System.out, System.err, System.in, EmulatedVcpu::new);
+    }
+
+    VmRunner(PrintStream console, PrintStream log, InputStream keyboard, Function<X86Machine, Vcpu> cpuFactory) {
+        this.console = console;
+        this.log = log;
+        this.keyboard = keyboard;
+        this.cpuFactory = cpuFactory;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new VmRunner().run(args));
+    }
+
+    /** Parses {@code args}, runs the VM, and returns the process exit code. */
+    public int run(String... args) {
+        VmOptions options;
+        try {
+            options = VmOptions.parse(args);
+        } catch (VmOptions.UsageException e) {
+            if (e.getMessage() == null) {
+                console.println(VmOptions.usage());
+                return EXIT_OK;
+            }
+            log.println("vireo: " + e.getMessage());
+            log.println(VmOptions.usage());
+            return EXIT_USAGE;
+        }
+        return run(options);
+    }
+
+    /** Asks a running VM to stop (e.g. the framework is shutting down); the run returns {@link #EXIT_STOPPED}. */
+    public void stop() { finish(EXIT_STOPPED, "stopped from outside"); }
+
+    int run(VmOptions options) {
+        long started = System.nanoTime();
+        GuestConsole serial = new GuestConsole(console, this::consoleEvent);
+        try (X86Machine machine = new X86Machine("vm", options.memory(), serial,
+                () -> finish(EXIT_OK, "the guest reset the machine (reboot)"))) {
+            BootPlan plan;
+            try {
+                plan = LinuxLoader.load(machine.memory(), options.kernel(), options.initrd(), options.append());
+            } catch (BootException e) {
+                log.println("vireo: cannot boot " + options.kernel() + ": " + e.getMessage());
+                return EXIT_ERROR;
+            }
+            log.printf("vireo: %d MiB, %s%n", options.memory() >> 20, plan.description());
+            Vcpu cpu = cpuFactory.apply(machine);
+            vcpu = cpu;
+            cpu.load(plan);
+            try (AutoCloseable published = machineListener.started(machine);
+                 HostTerminal terminal = HostTerminal.rawIfInteractive()) {
+                Thread input = startKeyboard(machine.platform().com1(), terminal.raw());
+                machine.platform().startTimer();
+                Thread thread = new Thread(() -> runCpu(cpu), "vireo-vcpu0");
+                thread.start();
+                join(thread, options.timeoutSeconds());
+                if (input != null) input.interrupt();
+            }
+        } catch (Exception e) {
+            finish(EXIT_ERROR, "the machine failed: " + e);
+        }
+        Outcome o = outcome.get();
+        if (o == null) o = new Outcome(EXIT_ERROR, "the vCPU stopped for no reason");
+        log.printf("%nvireo: %s after %.1f s; exit code %d%n", o.message(), (System.nanoTime() - started) / 1e9, o.exitCode());
+        return o.exitCode();
+    }
+
+    private void join(Thread thread, long timeoutSeconds) {
+        try {
+            if (timeoutSeconds > 0) {
+                thread.join(timeoutSeconds * 1000);
+                if (thread.isAlive()) finish(EXIT_TIMEOUT, "timed out after " + timeoutSeconds + " s");
+            }
+            thread.join();
+        } catch (InterruptedException e) {
+            finish(EXIT_STOPPED, "interrupted");
+            Thread.currentThread().interrupt();
+            try {
+                thread.join(5000);
+            } catch (InterruptedException again) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void runCpu(Vcpu cpu) {
+        try {
+            switch (cpu.run()) {
+                case STOPPED -> finish(EXIT_ERROR, "the vCPU stopped");     // only if nobody said why
+                case TRIPLE_FAULT -> {
+                    if (restarting) finish(EXIT_OK, "the guest rebooted (triple fault after \"Restarting system\")");
+                    else finish(EXIT_ERROR, "the guest triple-faulted\n" + cpu.describe());
+                }
+                case HALTED -> {
+                    if (poweringOff) finish(EXIT_OK, "the guest powered off");
+                    else finish(EXIT_ERROR, "the vCPU halted with interrupts disabled (the guest hung)\n" + cpu.describe());
+                }
+            }
+        } catch (Throwable e) {       // the top of the vCPU thread: anything, even an Error, ends the run with a reason
+            finish(EXIT_ERROR, "the CPU emulator failed: " + e + describeSafely(cpu));
+            e.printStackTrace(log);
+        }
+    }
+
+    private static String describeSafely(Vcpu cpu) {
+        try {
+            return "\n" + cpu.describe();
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
+    private void consoleEvent(GuestConsole.Event event) {
+        switch (event) {
+            case RESTARTING -> restarting = true;
+            case POWER_OFF -> {
+                poweringOff = true;
+                finish(EXIT_OK, "the guest powered off");
+            }
+            case PANIC_END -> finish(EXIT_ERROR, "the guest kernel panicked");
+        }
+    }
+
+    /** Told when the machine exists, before the kernel runs (so devices can attach); closed when the run ends. */
+    @FunctionalInterface
+    interface MachineListener {
+        AutoCloseable started(X86Machine machine);
+    }
+
+    void setMachineListener(MachineListener listener) { this.machineListener = listener; }
+
+    /** Records why the run ends (first caller wins) and stops the vCPU. */
+    private void finish(int exitCode, String message) {
+        outcome.compareAndSet(null, new Outcome(exitCode, message));
+        Vcpu cpu = vcpu;
+        if (cpu != null) cpu.stop();
+    }
+
+    /**
+     * Copies the keyboard into COM1 through the Ctrl-A escapes; null when there is no keyboard. Two threads, so the
+     * escapes work even while the guest is not reading its serial port: one reads keys and handles escapes, the other
+     * waits for room in the UART.
+     */
+    private Thread startKeyboard(Uart16550 com1, boolean rawTerminal) {
+        if (keyboard == null) return null;
+        ConsoleEscape escape = new ConsoleEscape(new ConsoleEscape.Actions() {
+            @Override public void quit() { finish(EXIT_OK, "quit from the console (Ctrl-A x)"); }
+            @Override public void help() { log.print(ConsoleEscape.HELP); }
+        });
+        LinkedBlockingQueue<Integer> keys = new LinkedBlockingQueue<>();
+        Thread feeder = new Thread(() -> {
+            try {
+                while (true) com1.put(keys.take());
+            } catch (InterruptedException e) {
+                // the run is over
+            }
+        }, "vireo-console-feed");
+        Thread reader = new Thread(() -> {
+            try {
+                int b;
+                while ((b = keyboard.read()) >= 0 && !Thread.currentThread().isInterrupted()) {
+                    for (byte out : escape.feed(b)) keys.add(out & 0xff);
+                }
+            } catch (IOException e) {
+                // end of input
+            }
+        }, "vireo-console-input") {
+            @Override
+            public void interrupt() {
+                feeder.interrupt();
+                super.interrupt();
+            }
+        };
+        feeder.setDaemon(true);
+        reader.setDaemon(true);
+        feeder.start();
+        reader.start();
+        if (rawTerminal) log.println("vireo: console on this terminal; Ctrl-A x quits");
+        return reader;
+    }
+}

@@ -1,0 +1,78 @@
+package org.vireo.vmm;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+public class VmOptionsTest {
+    @Rule
+    public TemporaryFolder folder = new TemporaryFolder();
+
+    private Path kit() throws Exception {
+        Path kit = folder.newFolder("kit").toPath();
+        Files.write(kit.resolve("bzImage"), new byte[1]);
+        Files.write(kit.resolve("initramfs.cpio.gz"), new byte[1]);
+        return kit;
+    }
+
+    @Test
+    public void defaultsComeFromTheGuestKit() throws Exception {
+        Path kit = kit();
+        VmOptions o = VmOptions.parse(kit);
+        assertEquals(kit.resolve("bzImage"), o.kernel());
+        assertEquals(kit.resolve("initramfs.cpio.gz"), o.initrd());
+        assertEquals("console=ttyS0 acpi=off", o.append());
+        assertEquals(512L << 20, o.memory());
+        assertEquals(0, o.timeoutSeconds());
+    }
+
+    @Test
+    public void optionsOverrideDefaults() throws Exception {
+        Path kit = kit();
+        Path kernel = Files.write(folder.getRoot().toPath().resolve("vmlinux"), new byte[1]);
+        VmOptions o = VmOptions.parse(kit, "--kernel", kernel.toString(), "--initrd", "none", "--append", "console=ttyS0 quiet",
+                "--mem=1G", "--timeout", "30");
+        assertEquals(kernel, o.kernel());
+        assertNull(o.initrd());
+        assertEquals("console=ttyS0 quiet", o.append());
+        assertEquals(1L << 30, o.memory());
+        assertEquals(30, o.timeoutSeconds());
+    }
+
+    @Test
+    public void sizes() throws Exception {
+        assertEquals(256L << 20, VmOptions.parseSize("256M"));
+        assertEquals(256L << 20, VmOptions.parseSize("256m"));
+        assertEquals(3L << 30, VmOptions.parseSize("3G"));
+        assertEquals(65536L << 10, VmOptions.parseSize("65536K"));
+        assertEquals(1L << 30, VmOptions.parseSize("1073741824"));
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parseSize("12X"));
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parseSize("-1M"));
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parseSize("1001"));
+    }
+
+    @Test
+    public void badOptionsAreExplained() throws Exception {
+        Path kit = kit();
+        assertTrue(message(kit, "--bogus").contains("unknown option --bogus"));
+        assertTrue(message(kit, "--kernel").contains("needs a value"));
+        assertTrue(message(kit, "--mem", "4G").contains("3G"));
+        assertTrue(message(kit, "--mem", "8M").contains("16M"));
+        assertTrue(message(kit, "--timeout", "soon").contains("seconds"));
+        assertTrue(message(kit, "--kernel", "/no/such/kernel").contains("no kernel at"));
+        Path empty = folder.newFolder("empty").toPath();
+        assertTrue(message(empty).contains("scripts/guest-kit"));
+        assertNull("--help asks for the usage text", assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--help")).getMessage());
+    }
+
+    private static String message(Path kit, String... args) {
+        return assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, args)).getMessage();
+    }
+}

@@ -1,0 +1,55 @@
+package org.vireo.vmm;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.Test;
+
+public class X86MachineTest {
+    @Test
+    public void aPcWithPicLinesForPci() {
+        try (X86Machine m = new X86Machine("t", 64L << 20, new ByteArrayOutputStream(), () -> { })) {
+            assertEquals(64L << 20, m.memory().size());
+            assertFalse(m.javaGuest().isPresent());
+            assertTrue(m.interrupts() == m.platform().pic());
+            Set<Integer> irqs = new HashSet<>();
+            for (int i = 0; i < X86Machine.PCI_IRQS.length; i++) irqs.add(m.allocateIrq());
+            assertTrue(irqs.containsAll(Set.of(5, 9, 10, 11)));
+            assertEquals(X86Machine.PCI_IRQS.length, irqs.size());
+            assertFalse("legacy lines are never handed out", irqs.contains(0) || irqs.contains(1) || irqs.contains(2)
+                    || irqs.contains(4) || irqs.contains(8) || irqs.contains(12));
+            assertThrows(IllegalStateException.class, m::allocateIrq);
+            assertEquals("PCI lines are level triggered", 0x20, m.pio().read(0x4d0, 1) & 0x20);
+            m.releaseIrq(5);
+            assertEquals(0, m.pio().read(0x4d0, 1) & 0x20);
+            assertEquals(5, m.allocateIrq());
+            m.interrupts().line(10).raise();
+            assertEquals(1 << 10, m.platform().pic().requested() & 1 << 10);
+        }
+    }
+
+    @Test
+    public void busesAndWindows() {
+        try (X86Machine m = new X86Machine("t", 32L << 20, new ByteArrayOutputStream(), () -> { })) {
+            m.pio().write(0xcf8, 4, 0x8000_0000L);
+            assertEquals(0x1237_8086L, m.pio().read(0xcfc, 4));
+            long window = m.mmioSpace().allocate(0x1000, 0x1000);
+            assertTrue(window >= X86Machine.MMIO_BASE && window + 0x1000 <= X86Machine.MMIO_END);
+            assertEquals(1, m.pci().attach(new org.vireo.bus.pci.PciFunction() {
+                @Override public int configRead(int offset, int size) { return 0; }
+                @Override public void configWrite(int offset, int size, int value) { }
+            }));
+        }
+    }
+
+    @Test
+    public void memoryMustFitBelowTheHole() {
+        assertThrows(IllegalArgumentException.class, () -> new X86Machine("t", (3L << 30) + 4096, new ByteArrayOutputStream(), () -> { }));
+        assertThrows(IllegalArgumentException.class, () -> new X86Machine("t", 1L << 20, new ByteArrayOutputStream(), () -> { }));
+    }
+}

@@ -1,0 +1,202 @@
+package org.vireo.x86.boot;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.vireo.memory.GuestMemory;
+import org.vireo.memory.GuestMemoryException;
+
+/**
+ * Puts a Linux kernel, its initrd and command line into guest memory and says how to enter it. A bzImage is
+ * booted through the 64-bit boot protocol; an ELF vmlinux through its PVH entry note (Xen's
+ * XEN_ELFNOTE_PHYS32_ENTRY), which skips the compressed kernel's self-decompression.
+ */
+public final class LinuxLoader {
+    private static final long DEFAULT_LOAD_ADDRESS = 0x100_0000;       // 16 MiB, LOAD_PHYSICAL_ADDR
+    private static final long HEAP_END_PTR = 0xe000 - 0x200;
+
+    private LinuxLoader() { }
+
+    /** Loads {@code kernel} (bzImage or ELF with a PVH note), {@code initrd} (or null) and {@code cmdline}. */
+    public static BootPlan load(GuestMemory memory, Path kernel, Path initrd, String cmdline) {
+        byte[] image = read(kernel, "kernel");
+        byte[] ramdisk = initrd == null ? null : read(initrd, "initrd");
+        return load(memory, image, ramdisk, cmdline);
+    }
+
+    public static BootPlan load(GuestMemory memory, byte[] kernel, byte[] initrd, String cmdline) {
+        try {
+            if (ElfKernel.isElf(kernel)) return loadPvh(memory, ElfKernel.parse(kernel), kernel, initrd, cmdline);
+            if (SetupHeader.isBzImage(kernel)) return loadBzImage(memory, kernel, initrd, cmdline);
+        } catch (GuestMemoryException e) {
+            throw new BootException("the kernel does not fit in guest memory: " + e.getMessage(), e);
+        }
+        throw new BootException("the kernel is neither a bzImage nor an ELF vmlinux");
+    }
+
+    private static byte[] read(Path file, String what) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new BootException("cannot read the " + what + " " + file + ": " + e, e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- bzImage
+
+    static BootPlan loadBzImage(GuestMemory memory, byte[] image, byte[] initrd, String cmdline) {
+        SetupHeader h = SetupHeader.parse(image);
+        List<E820Entry> map = LowMemory.memoryMap(memory);
+        int offset = h.kernelOffset();
+        if (offset >= image.length) throw new BootException("bzImage is truncated: setup_sects points past the end");
+        long kernelSize = image.length - offset;
+        long needed = Math.max(h.initSize(), kernelSize);
+
+        long load = h.prefAddress() != 0 ? h.prefAddress() : DEFAULT_LOAD_ADDRESS;
+        if (!LowMemory.isRam(map, load, needed) || load % h.kernelAlignment() != 0) {
+            if (!h.relocatable()) {
+                throw new BootException(String.format("this kernel is not relocatable and needs 0x%x bytes of RAM at 0x%x", needed, load));
+            }
+            load = LowMemory.placeHigh(map, needed, LowMemory.alignUp(DEFAULT_LOAD_ADDRESS, h.kernelAlignment()), Long.MAX_VALUE);
+            load = load < 0 ? -1 : load & -h.kernelAlignment();
+            if (load < 0 || !LowMemory.isRam(map, load, needed)) {
+                throw new BootException(String.format("not enough guest memory for the kernel: it needs 0x%x bytes (init_size) from 16 MiB", needed));
+            }
+        }
+        long kernelEnd = load + needed;
+        memory.write(load, image, offset, (int) kernelSize);
+
+        long zp = LowMemory.ZERO_PAGE;
+        memory.fill(zp, 0x1000, (byte) 0);
+        memory.write(zp + SetupHeader.SETUP_SECTS, image, SetupHeader.SETUP_SECTS, h.headerEnd() - SetupHeader.SETUP_SECTS);
+        memory.writeByte(zp + SetupHeader.TYPE_OF_LOADER, (byte) 0xff);
+        memory.writeByte(zp + SetupHeader.LOADFLAGS, (byte) (h.loadflags() | SetupHeader.LOADED_HIGH | SetupHeader.CAN_USE_HEAP));
+        memory.writeInt(zp + SetupHeader.CODE32_START, (int) load);
+        memory.writeShort(zp + SetupHeader.HEAP_END_PTR, (short) HEAP_END_PTR);
+
+        long cmdlineAddress = LowMemory.writeCommandLine(memory, cmdline, h.cmdlineSize());
+        memory.writeInt(zp + SetupHeader.CMD_LINE_PTR, (int) cmdlineAddress);
+        memory.writeInt(zp + BootParams.EXT_CMD_LINE_PTR, (int) (cmdlineAddress >>> 32));
+
+        long initrdStart = 0, initrdSize = 0;
+        if (initrd != null) {
+            // initrd_addr_max is the highest address the initrd may occupy.
+            long ceiling = Math.min(h.initrdAddrMax() + 1, LowMemory.FOUR_GIB);
+            initrdStart = LowMemory.placeHigh(map, initrd.length, LowMemory.alignUp(kernelEnd, 0x1000), ceiling);
+            if (initrdStart < 0) {
+                throw new BootException(String.format("no room for the %d-byte initrd between the kernel's end (0x%x) and 0x%x: give the guest more memory",
+                        initrd.length, kernelEnd, ceiling));
+            }
+            initrdSize = initrd.length;
+            memory.write(initrdStart, initrd, 0, initrd.length);
+            memory.writeInt(zp + SetupHeader.RAMDISK_IMAGE, (int) initrdStart);
+            memory.writeInt(zp + SetupHeader.RAMDISK_SIZE, (int) initrdSize);
+            memory.writeInt(zp + BootParams.EXT_RAMDISK_IMAGE, (int) (initrdStart >>> 32));
+            memory.writeInt(zp + BootParams.EXT_RAMDISK_SIZE, (int) (initrdSize >>> 32));
+        }
+
+        memory.writeByte(zp + BootParams.E820_ENTRIES, (byte) map.size());
+        for (int i = 0; i < map.size(); i++) {
+            E820Entry e = map.get(i);
+            long at = zp + BootParams.E820_TABLE + 20L * i;
+            memory.writeLong(at, e.address());
+            memory.writeLong(at + 8, e.size());
+            memory.writeInt(at + 16, e.type());
+        }
+
+        int gdtLimit = LowMemory.writeGdt(memory, true);
+        long cr3 = LowMemory.writeIdentityPageTables(memory);
+        String what = String.format("bzImage %s (boot protocol %s) at 0x%x, init_size 0x%x%s, command line \"%s\"",
+                h.kernelVersion().isEmpty() ? "" : "\"" + h.kernelVersion() + "\"", h.versionString(), load, needed,
+                initrd == null ? "" : String.format(", initrd %d bytes at 0x%x", initrdSize, initrdStart), cmdline);
+        return new BootPlan(BootPlan.EntryMode.LONG_64, load + 0x200, LowMemory.STACK_TOP, zp, 0, 0x2,
+                0x8000_0011L,                        // PG | ET | PE
+                cr3, 0x20,                           // PAE
+                0x500,                               // LMA | LME
+                LowMemory.GDT, gdtLimit,
+                BootPlan.SegmentSetup.fromDescriptor(LowMemory.CODE_SELECTOR, LowMemory.CODE64_DESCRIPTOR),
+                BootPlan.SegmentSetup.fromDescriptor(LowMemory.DATA_SELECTOR, LowMemory.DATA_DESCRIPTOR),
+                map, load, kernelEnd, initrdStart, initrdSize, what);
+    }
+
+    // ------------------------------------------------------------------------------------------- PVH
+
+    static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline) {
+        List<E820Entry> map = LowMemory.memoryMap(memory);
+        long kernelStart = Long.MAX_VALUE, kernelEnd = 0;
+        for (ElfKernel.Segment s : elf.segments()) {
+            if (s.memorySize() == 0) continue;
+            if (s.physicalAddress() < LowMemory.HIGH_MEMORY || !LowMemory.isRam(map, s.physicalAddress(), s.memorySize())) {
+                throw new BootException(String.format("the kernel's segment [0x%x, +0x%x) is not in guest RAM above 1 MiB",
+                        s.physicalAddress(), s.memorySize()));
+            }
+            memory.write(s.physicalAddress(), image, (int) s.fileOffset(), (int) s.fileSize());
+            memory.fill(s.physicalAddress() + s.fileSize(), s.memorySize() - s.fileSize(), (byte) 0);
+            kernelStart = Math.min(kernelStart, s.physicalAddress());
+            kernelEnd = Math.max(kernelEnd, s.physicalAddress() + s.memorySize());
+        }
+        if (kernelEnd == 0) throw new BootException("the ELF kernel has nothing to load");
+
+        long cmdlineAddress = LowMemory.writeCommandLine(memory, cmdline, LowMemory.CMDLINE_MAX - 1);
+        long initrdStart = 0, initrdSize = 0;
+        if (initrd != null) {
+            initrdStart = LowMemory.placeHigh(map, initrd.length, LowMemory.alignUp(kernelEnd, 0x1000), LowMemory.FOUR_GIB);
+            if (initrdStart < 0) {
+                throw new BootException(String.format("no room for the %d-byte initrd above the kernel (ends at 0x%x): give the guest more memory",
+                        initrd.length, kernelEnd));
+            }
+            initrdSize = initrd.length;
+            memory.write(initrdStart, initrd, 0, initrd.length);
+        }
+
+        long si = LowMemory.START_INFO;
+        memory.fill(si, LowMemory.MEMMAP + 24L * LowMemory.MAX_E820 - si, (byte) 0);
+        memory.writeInt(si, StartInfo.MAGIC);
+        memory.writeInt(si + 4, 1);                                  // version
+        memory.writeInt(si + 8, 0);                                  // flags
+        memory.writeInt(si + 12, initrd == null ? 0 : 1);            // nr_modules
+        memory.writeLong(si + 16, initrd == null ? 0 : LowMemory.MODLIST);
+        memory.writeLong(si + 24, cmdlineAddress);
+        memory.writeLong(si + 32, 0);                                // rsdp_paddr: no ACPI
+        memory.writeLong(si + 40, LowMemory.MEMMAP);
+        memory.writeInt(si + 48, map.size());
+        if (initrd != null) {
+            memory.writeLong(LowMemory.MODLIST, initrdStart);
+            memory.writeLong(LowMemory.MODLIST + 8, initrdSize);
+            memory.writeLong(LowMemory.MODLIST + 16, 0);             // no module command line
+        }
+        for (int i = 0; i < map.size(); i++) {
+            E820Entry e = map.get(i);
+            long at = LowMemory.MEMMAP + 24L * i;
+            memory.writeLong(at, e.address());
+            memory.writeLong(at + 8, e.size());
+            memory.writeInt(at + 16, e.type());
+        }
+
+        int gdtLimit = LowMemory.writeGdt(memory, false);
+        String what = String.format("ELF vmlinux, PVH entry 0x%x, [0x%x, 0x%x)%s, command line \"%s\"", elf.pvhEntry(),
+                kernelStart, kernelEnd, initrd == null ? "" : String.format(", initrd %d bytes at 0x%x", initrdSize, initrdStart), cmdline);
+        return new BootPlan(BootPlan.EntryMode.PROTECTED_32, elf.pvhEntry(), LowMemory.STACK_TOP, 0, si, 0x2,
+                0x11,                                // ET | PE, paging off
+                0, 0, 0, LowMemory.GDT, gdtLimit,
+                BootPlan.SegmentSetup.fromDescriptor(LowMemory.CODE_SELECTOR, LowMemory.CODE32_DESCRIPTOR),
+                BootPlan.SegmentSetup.fromDescriptor(LowMemory.DATA_SELECTOR, LowMemory.DATA_DESCRIPTOR),
+                map, kernelStart, kernelEnd, initrdStart, initrdSize, what);
+    }
+
+    /** Offsets in struct boot_params outside the setup header. */
+    static final class BootParams {
+        static final int EXT_RAMDISK_IMAGE = 0x0c0, EXT_RAMDISK_SIZE = 0x0c4, EXT_CMD_LINE_PTR = 0x0c8,
+                E820_ENTRIES = 0x1e8, E820_TABLE = 0x2d0;
+
+        private BootParams() { }
+    }
+
+    /** struct hvm_start_info (version 1). */
+    static final class StartInfo {
+        static final int MAGIC = 0x336e_c578;
+
+        private StartInfo() { }
+    }
+}

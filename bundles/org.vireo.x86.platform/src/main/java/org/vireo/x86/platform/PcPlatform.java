@@ -1,0 +1,97 @@
+package org.vireo.x86.platform;
+
+import java.io.OutputStream;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.vireo.bus.IoBus;
+import org.vireo.bus.Registration;
+import org.vireo.bus.pci.PciBus;
+
+/**
+ * The legacy devices of a PC, created and registered on a port bus in one go: PIC pair, PIT with port B, COM1,
+ * CMOS RTC, i8042, port 0x92, POST port, and the PCI host bridge (mechanism #1 with the 0xcf9 reset register,
+ * plus function 00:00.0).
+ * The PIT is driven by {@link #startTimer()} in real runs; tests drive it with a {@link ManualClock}.
+ */
+public final class PcPlatform implements AutoCloseable {
+    /**
+     * What the platform needs from the machine.
+     *
+     * @param serialOut    where COM1 transmits
+     * @param clock        monotonic time for the PIT and port B
+     * @param wallClock    date and time for the RTC
+     * @param ramBelow4G   RAM bytes below 4 GiB, for the CMOS memory-size bytes
+     * @param ramAbove4G   RAM bytes from 4 GiB up
+     * @param resetRequest called (from a vCPU or device thread) when the guest resets the machine
+     */
+    public record Config(OutputStream serialOut, NanoClock clock, Clock wallClock, long ramBelow4G, long ramAbove4G,
+                         Runnable resetRequest) {}
+
+    private final Config config;
+    private final DualPic pic = new DualPic();
+    private final Pit8254 pit;
+    private final SystemControlPortB portB;
+    private final Uart16550 com1;
+    private final CmosRtc rtc;
+    private final I8042 i8042;
+    private final SystemControlPortA portA;
+    private final PostPort post = new PostPort();
+    private final PciHostBridge hostBridge;
+    private final List<Registration> registrations = new ArrayList<>();
+    private PitTimer timer;
+
+    public PcPlatform(IoBus pio, PciBus pci, Config config) {
+        this.config = config;
+        pit = new Pit8254(config.clock(), pic.line(0));
+        portB = new SystemControlPortB(pit, config.clock());
+        com1 = new Uart16550(pic.line(Uart16550.COM1_IRQ), config.serialOut());
+        rtc = new CmosRtc(config.wallClock(), config.ramBelow4G(), config.ramAbove4G());
+        i8042 = new I8042(pic.line(I8042.KEYBOARD_IRQ), pic.line(I8042.AUX_IRQ), config.resetRequest());
+        portA = new SystemControlPortA(config.resetRequest());
+        hostBridge = new PciHostBridge(pci, config.resetRequest());
+
+        registrations.add(pic.register(pio));
+        registrations.add(pio.register(Pit8254.PORT, 4, "pit", pit));
+        registrations.add(pio.register(SystemControlPortB.PORT, 1, "port-b", portB));
+        registrations.add(pio.register(Uart16550.COM1_PORT, 8, "com1", com1));
+        registrations.add(pio.register(CmosRtc.PORT, 2, "cmos", rtc));
+        registrations.add(i8042.register(pio));
+        registrations.add(pio.register(SystemControlPortA.PORT, 1, "port-a", portA));
+        registrations.add(pio.register(PostPort.PORT, 1, "post", post));
+        registrations.add(hostBridge.register(pio));
+        pci.attach(0, new HostBridgeFunction());
+        registrations.add(() -> pci.detach(0));
+    }
+
+    /** Starts the host-time thread that raises the PIT's IRQ0. */
+    public synchronized void startTimer() {
+        if (timer == null) timer = new PitTimer(pit, config.clock(), "vireo-pit").start();
+    }
+
+    public DualPic pic() { return pic; }
+
+    public Pit8254 pit() { return pit; }
+
+    public SystemControlPortB portB() { return portB; }
+
+    public Uart16550 com1() { return com1; }
+
+    public CmosRtc rtc() { return rtc; }
+
+    public I8042 i8042() { return i8042; }
+
+    public SystemControlPortA portA() { return portA; }
+
+    public PostPort post() { return post; }
+
+    public PciHostBridge hostBridge() { return hostBridge; }
+
+    @Override
+    public synchronized void close() {
+        if (timer != null) timer.close();
+        timer = null;
+        for (Registration r : registrations.reversed()) r.close();
+        registrations.clear();
+    }
+}
