@@ -1,0 +1,29 @@
+package org.vireo.x86.cpu;
+
+/**
+ * A run of decoded instructions that starts at one guest-physical address and stays within one page: it ends at
+ * a control transfer, at an instruction that changes mode or interrupt state, or at the page end.
+ */
+final class Block {
+    final long phys;
+    final int mode;
+    final Insn[] insns;
+    /** Cleared when the guest writes to the page the block came from. */
+    boolean valid = true;
+    /**
+     * Up to two successors by the linear RIP they were reached at, valid only while the CPU stays in the same
+     * linear page with no TLB flush in between (the interpreter checks that); saves the lookup on hot branches.
+     */
+    Block succ0, succ1;
+    long succRip0 = -1, succRip1 = -1;
+
+    Block(long phys, int mode, Insn[] insns) {
+        this.phys = phys;
+        this.mode = mode;
+        this.insns = insns;
+    }
+
+    long key() { return key(phys, mode); }
+
+    static long key(long phys, int mode) { return phys << 2 | mode; }
+}

@@ -1,0 +1,38 @@
+package org.vireo.x86.cpu;
+
+/**
+ * One decoded instruction: the operation and its pre-decoded operands. Produced once per guest-physical code
+ * location by {@link Decoder}, then executed many times (and, later, translated to JVM bytecode).
+ */
+final class Insn {
+    /** Prefix bits. */
+    static final int REP = 1, REPNE = 2, LOCK = 4, OPSIZE = 8, REXW = 16;
+
+    int op;            // Ops constant
+    int sub;           // ALU/shift operation, condition code, or an opcode detail
+    int size;          // operand size in bytes: 1, 2, 4, 8
+    int szi;           // log2(size)
+    int len;           // instruction length in bytes
+    int reg;           // ModRM.reg or opcode register (0..15; 0x20|n for AH, CH, DH, BH)
+    int rm = -1;       // ModRM.rm register, or -1 for a memory operand
+    int base = CpuState.NOREG, index = CpuState.NOREG, scale;
+    long disp;
+    boolean ripRel;
+    int seg;           // segment register index for the memory operand
+    long addrMask;     // effective address mask (address size)
+    long linMask;      // linear address mask (32 bits outside 64-bit mode)
+    int addrSize;      // 2, 4, 8
+    long imm;          // immediate, or relative branch displacement
+    int imm2;          // second immediate (ENTER level, far selector)
+    int size2;         // source operand size for movzx/movsx
+    int prefixes;
+
+    boolean isMem() { return rm < 0; }
+
+    @Override
+    public String toString() {
+        return Ops.name(op) + "/" + sub + " size=" + size + " len=" + len + " reg=" + reg + " rm=" + rm
+                + (rm < 0 ? " [b=" + base + " i=" + index + "*" + (1 << scale) + " d=" + disp + (ripRel ? " rip" : "") + " seg=" + seg + "]" : "")
+                + " imm=" + imm;
+    }
+}

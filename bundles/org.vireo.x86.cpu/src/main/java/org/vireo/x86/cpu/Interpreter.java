@@ -1,0 +1,1287 @@
+package org.vireo.x86.cpu;
+
+import static org.vireo.x86.cpu.CpuState.*;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+import org.vireo.bus.IoBus;
+
+/**
+ * The execution loop and the integer instruction set. Blocks of pre-decoded instructions are looked up by the
+ * physical address of RIP and run one instruction after another; interrupts are taken between blocks. A guest
+ * exception unwinds as a {@link CpuException} to {@link #executeBlock}, which delivers it through the IDT.
+ */
+final class Interpreter extends SystemOps {
+    /** Iterations of a REP string instruction between checks for interrupts (the instruction restarts). */
+    private static final int REP_SLICE = 1 << 16;
+    private static final int MAX_BLOCK = 64;
+
+    private final Decoder decoder = new Decoder();
+    private final byte[] codeBuf = new byte[4096 + 32];
+    final SseUnit sse;
+    final FpuUnit fpu;
+
+    long retired;
+    volatile boolean stopRequested;
+    volatile Thread runThread;
+    private final ConcurrentLinkedQueue<long[]> foreignWrites = new ConcurrentLinkedQueue<>();
+    private volatile boolean foreignWritesPending;
+
+    Interpreter(CpuState s, Mmu m, CodeCache code, IoBus pio, InterruptSource irq) {
+        super(s, m, code, pio, irq);
+        this.sse = new SseUnit(this);
+        this.fpu = new FpuUnit(this);
+    }
+
+    // ------------------------------------------------------------------ run loop
+
+    StopReason run(long maxInstructions) {
+        runThread = Thread.currentThread();
+        try {
+            if (s.externallyModified) {
+                s.externallyModified = false;
+                m.flush();
+                updateMode();
+            }
+            long budget = maxInstructions;
+            while (true) {
+                if (shutdown) return StopReason.SHUTDOWN;
+                if (stopRequested) {
+                    stopRequested = false;
+                    return StopReason.STOPPED;
+                }
+                if (foreignWritesPending) drainForeignWrites();
+                if (interruptShadow) {
+                    // One instruction runs with interrupts inhibited (after STI, MOV SS, POP SS).
+                    if (budget <= 0) return StopReason.BUDGET;
+                    interruptShadow = false;
+                    budget -= executeBlock(1);
+                    continue;
+                }
+                if ((s.flags & IF) != 0 && irq.interruptPending()) {
+                    int vector = irq.acknowledgeInterrupt();
+                    if (vector >= 0) {
+                        halted = false;
+                        lastBlock = null;
+                        deliver(vector & 0xff, KIND_EXTERNAL, 0, false);
+                        continue;
+                    }
+                }
+                if (halted) {
+                    if ((s.flags & IF) == 0) return StopReason.HALTED;
+                    if (!irq.interruptPending() && !stopRequested) LockSupport.park(this);
+                    continue;
+                }
+                if (budget <= 0) return StopReason.BUDGET;
+                if ((s.flags & TF) != 0) {
+                    // Single-step: one instruction, then a #DB trap (unless it faulted or changed TF itself first).
+                    long before = retired;
+                    budget -= executeBlock(1);
+                    if (retired > before && !shutdown) {
+                        s.dr[6] |= 0x4000;   // BS
+                        lastBlock = null;
+                        deliver(CpuException.DB, KIND_EXCEPTION, 0, false);
+                    }
+                    continue;
+                }
+                budget -= executeBlock(budget);
+            }
+        } finally {
+            runThread = null;
+        }
+    }
+
+    void wakeUp() {
+        Thread t = runThread;
+        if (t != null) LockSupport.unpark(t);
+    }
+
+    void requestStop() {
+        stopRequested = true;
+        wakeUp();
+    }
+
+    /** Thread-safe: something other than this CPU (a device's DMA) wrote guest RAM that may hold decoded code. */
+    void invalidateCode(long phys, long length) {
+        foreignWrites.add(new long[] {phys, length});
+        foreignWritesPending = true;
+    }
+
+    private void drainForeignWrites() {
+        foreignWritesPending = false;
+        long[] w;
+        while ((w = foreignWrites.poll()) != null) {
+            for (long p = w[0] & ~0xfffL; p < w[0] + w[1]; p += 4096) code.invalidatePage(p >>> 12);
+        }
+    }
+
+    private long ripMask() {
+        return mode == Decoder.MODE64 ? -1L : mode == Decoder.MODE32 ? 0xffffffffL : 0xffffL;
+    }
+
+    /** Runs at most {@code max} instructions of the block at RIP; returns how many retired. */
+    private int executeBlock(long max) {
+        int k = 0;
+        try {
+            Block b = blockAtRip();
+            Insn[] insns = b.insns;
+            int n = (int) Math.min(insns.length, max);
+            long mask = ripMask();
+            while (k < n) {
+                Insn i = insns[k];
+                nextRip = (s.rip + i.len) & mask;
+                exec(i);
+                s.rip = nextRip;
+                k++;
+                if (endBlock | m.codeWritten) {
+                    endBlock = false;
+                    m.codeWritten = false;
+                    break;
+                }
+            }
+        } catch (CpuException e) {
+            endBlock = false;
+            m.codeWritten = false;
+            lastBlock = null;
+            deliver(e.vector, KIND_EXCEPTION, e.errorCode, e.hasErrorCode);
+        }
+        retired += k;
+        return k == 0 ? 1 : k;  // a fault still consumes budget so a faulting loop cannot spin forever
+    }
+
+    // The block that ran last, where it ran, and the MMU epoch then: the chaining context.
+    private Block lastBlock;
+    private long lastPage = -1;
+    private int lastEpoch;
+
+    private Block blockAtRip() {
+        long linear = mode == Decoder.MODE64 ? s.rip : (s.segBase[CS] + s.rip) & 0xffffffffL;
+        long page = linear & ~0xfffL;
+        Block prev = lastBlock;
+        boolean chainable = prev != null && page == lastPage && m.epoch == lastEpoch;
+        if (chainable) {
+            Block c = linear == prev.succRip0 ? prev.succ0 : linear == prev.succRip1 ? prev.succ1 : null;
+            if (c != null && c.valid && c.mode == mode) return enter(c, page);
+        }
+        long phys = m.fetchPhys(linear);
+        Block b = code.lookup(phys, mode);
+        if (b == null) b = decodeBlock(linear, phys);
+        if (chainable && b.valid && m.epoch == lastEpoch) {
+            if (prev.succ0 == null || !prev.succ0.valid) { prev.succ0 = b; prev.succRip0 = linear; }
+            else { prev.succ1 = b; prev.succRip1 = linear; }
+        }
+        return enter(b, page);
+    }
+
+    private Block enter(Block b, long page) {
+        lastBlock = b;
+        lastPage = page;
+        lastEpoch = m.epoch;
+        return b;
+    }
+
+    private Block decodeBlock(long linear, long phys) {
+        int pageOff = (int) (phys & 0xfff);
+        int avail = 4096 - pageOff;
+        m.readCode(phys, codeBuf, 0, avail);
+        ArrayList<Insn> list = new ArrayList<>();
+        int pos = 0;
+        while (true) {
+            Insn i;
+            try {
+                i = decoder.decode(codeBuf, pos, avail, mode);
+            } catch (Decoder.Truncated t) {
+                if (!list.isEmpty()) break;
+                return crossPageBlock(linear, phys, avail);
+            }
+            list.add(i);
+            pos += i.len;
+            if (Decoder.endsBlock(i) || pos >= avail || list.size() >= MAX_BLOCK) break;
+        }
+        Block b = new Block(phys, mode, list.toArray(new Insn[0]));
+        if (m.isRam(phys & ~0xfffL, 4096)) {
+            if (code.add(b)) m.dropWriteMappings(phys & ~0xfffL);
+        } else {
+            b.valid = false;   // not cached (MMIO): decoded afresh each time, never chained
+        }
+        return b;
+    }
+
+    /** An instruction that straddles a page boundary: decoded every time, never cached. */
+    private Block crossPageBlock(long linear, long phys, int avail) {
+        long nextLinear = (linear | 0xfff) + 1;
+        if (mode != Decoder.MODE64) nextLinear &= 0xffffffffL;
+        long phys2 = m.fetchPhys(nextLinear);
+        m.readCode(phys2, codeBuf, avail, 16);
+        Insn i = decoder.decode(codeBuf, 0, avail + 16, mode);
+        Block b = new Block(phys, mode, new Insn[] {i});
+        b.valid = false;   // spans two pages: never cached or chained
+        return b;
+    }
+
+    // ------------------------------------------------------------------ dispatch
+
+    private void exec(Insn i) {
+        switch (i.op) {
+            case Ops.MOV_RM_R -> writeRm(i, getReg(i.reg, i.size));
+            case Ops.MOV_R_RM -> setReg(i.reg, i.size, readRm(i));
+            case Ops.MOV_RM_I -> writeRm(i, i.imm);
+            case Ops.MOV_R_I -> setReg(i.reg, i.size, i.imm);
+            case Ops.ALU_RM_R -> aluRmR(i);
+            case Ops.ALU_R_RM -> aluRRm(i);
+            case Ops.ALU_RM_I -> aluRmI(i);
+            case Ops.TEST_RM_R -> logicFlags(readRm(i) & getReg(i.reg, i.size), i.szi);
+            case Ops.TEST_RM_I -> logicFlags(readRm(i) & i.imm, i.szi);
+            case Ops.JCC -> { if (s.cond(i.sub)) jumpRel(i); }
+            case Ops.JMP_REL -> jumpRel(i);
+            case Ops.CALL_REL -> { push(nextRip, i.size); jumpRel(i); }
+            case Ops.RET -> ret(i);
+            case Ops.PUSH_R -> push(getReg(i.reg, i.size), i.size);
+            case Ops.POP_R -> setReg(i.reg, i.size, pop(i.size));
+            case Ops.LEA -> setReg(i.reg, i.size, ea(i));
+            case Ops.MOVZX -> setReg(i.reg, i.size, readSource2(i));
+            case Ops.MOVSX -> setReg(i.reg, i.size, signExtend(readSource2(i), Integer.numberOfTrailingZeros(i.size2)));
+            case Ops.INC -> incDec(i, false);
+            case Ops.DEC -> incDec(i, true);
+            case Ops.CMOV -> cmov(i);
+            case Ops.SETCC -> writeRm(i, s.cond(i.sub) ? 1 : 0);
+            case Ops.SHIFT_I -> shift(i, (int) i.imm);
+            case Ops.SHIFT_CL -> shift(i, (int) R[RCX]);
+            case Ops.JMP_RM -> nextRip = readRm(i) & ripMaskFor(i.size);
+            case Ops.CALL_RM -> { long t = readRm(i); push(nextRip, i.size); nextRip = t & ripMaskFor(i.size); }
+            case Ops.PUSH_RM -> push(readRm(i), i.size);
+            case Ops.PUSH_I -> push(i.imm, i.size);
+            case Ops.XCHG -> xchg(i);
+            case Ops.NOP, Ops.PAUSE, Ops.FENCE -> { }
+            default -> execRare(i);
+        }
+    }
+
+    private void execRare(Insn i) {
+        switch (i.op) {
+            case Ops.UD -> throw CpuException.ud();
+            case Ops.GP0 -> throw CpuException.gp(0);
+            case Ops.NOT -> writeNot(i);
+            case Ops.NEG -> neg(i);
+            case Ops.MUL1 -> mul1(i);
+            case Ops.IMUL1 -> imul1(i);
+            case Ops.DIV -> div(i);
+            case Ops.IDIV -> idiv(i);
+            case Ops.IMUL_R_RM -> setReg(i.reg, i.size, imul(getReg(i.reg, i.size), readRm(i), i.szi));
+            case Ops.IMUL_R_RM_I -> setReg(i.reg, i.size, imul(readRm(i), i.imm, i.szi));
+            case Ops.SHLD_I -> doubleShift(i, (int) i.imm, true);
+            case Ops.SHLD_CL -> doubleShift(i, (int) R[RCX], true);
+            case Ops.SHRD_I -> doubleShift(i, (int) i.imm, false);
+            case Ops.SHRD_CL -> doubleShift(i, (int) R[RCX], false);
+            case Ops.BT_R -> bitTest(i, getReg(i.reg, i.size), true);
+            case Ops.BT_I -> bitTest(i, i.imm, false);
+            case Ops.BSF, Ops.BSR -> bitScan(i);
+            case Ops.BSWAP -> bswap(i);
+            case Ops.XADD -> xadd(i);
+            case Ops.CMPXCHG -> cmpxchg(i);
+            case Ops.CMPXCHG8B -> cmpxchg8b(i);
+            case Ops.CMPXCHG16B -> cmpxchg16b(i);
+            case Ops.CBW -> cbw(i);
+            case Ops.CWD -> cwd(i);
+            case Ops.MOV_RM_SEG -> writeRm(i, s.sel[i.sub]);
+            case Ops.MOV_SEG_RM -> {
+                loadSegment(i.sub, (int) readRm(i));
+                if (i.sub == SS) interruptShadow = true;
+                endBlock = true;
+            }
+            case Ops.POP_RM -> popRm(i);
+            case Ops.PUSH_SEG -> push(s.sel[i.sub], i.size);
+            case Ops.POP_SEG -> {
+                loadSegment(i.sub, (int) peek(0, i.size));
+                R[RSP] = (R[RSP] & ~stackMask) | ((R[RSP] + i.size) & stackMask);
+                if (i.sub == SS) interruptShadow = true;
+            }
+            case Ops.PUSHF -> push(s.rflags() & ~(RF | VM), i.size);
+            case Ops.POPF -> writeFlags(pop(i.size), i.size, false);
+            case Ops.PUSHA -> pusha(i);
+            case Ops.POPA -> popa(i);
+            case Ops.LAHF -> set8(0x20, s.rflags() & 0xd7 | 2);
+            case Ops.SAHF -> s.setArith((s.arithFlags() & OF) | (get8(0x20) & (SF | ZF | AF | PF | CF)));
+            case Ops.XLAT -> {
+                long off = (R[RBX] + (R[RAX] & 0xff)) & i.addrMask;
+                set8(0, m.read8(linear(i.seg, off)));
+            }
+            case Ops.MOVS, Ops.STOS, Ops.LODS, Ops.CMPS, Ops.SCAS, Ops.INS, Ops.OUTS -> string(i);
+            case Ops.CLC -> s.setArith(s.arithFlags() & ~CF);
+            case Ops.STC -> s.setArith(s.arithFlags() | CF);
+            case Ops.CMC -> s.setArith(s.arithFlags() ^ CF);
+            case Ops.CLD -> s.flags &= ~DF;
+            case Ops.STD -> s.flags |= DF;
+            case Ops.CLI -> { checkIopl(); s.flags &= ~IF; }
+            case Ops.STI -> {
+                checkIopl();
+                if ((s.flags & IF) == 0) interruptShadow = true;
+                s.flags |= IF;
+            }
+            case Ops.JMPF_PTR -> farJump(i.imm2, i.imm);
+            case Ops.JMPF_M -> { long a = lin(i); long off = m.read(a, i.size); farJump(m.read16(a + i.size), off); }
+            case Ops.CALLF_PTR -> farCall(i.imm2, i.imm, i.size);
+            case Ops.CALLF_M -> { long a = lin(i); long off = m.read(a, i.size); farCall(m.read16(a + i.size), off, i.size); }
+            case Ops.RETF -> farReturn(i.size, (int) i.imm);
+            case Ops.IRET -> iret(i.size);
+            case Ops.INT -> softwareInterrupt((int) i.imm, true);
+            case Ops.INT3 -> softwareInterrupt(3, true);
+            case Ops.INTO -> { if (s.cond(0)) softwareInterrupt(4, true); }
+            case Ops.INT1 -> softwareInterrupt(1, false);
+            case Ops.LOOP, Ops.LOOPE, Ops.LOOPNE -> loop(i);
+            case Ops.JCXZ -> { if ((R[RCX] & i.addrMask) == 0) jumpRel(i); }
+            case Ops.ENTER -> enter(i);
+            case Ops.LEAVE -> leave(i);
+            case Ops.HLT -> { requireCpl0(); halted = true; endBlock = true; }
+            case Ops.SYSCALL -> syscall();
+            case Ops.SYSRET -> sysret((i.prefixes & Insn.REXW) != 0);
+            case Ops.IN_I -> in(i, (int) i.imm);
+            case Ops.IN_DX -> in(i, (int) R[RDX] & 0xffff);
+            case Ops.OUT_I -> out(i, (int) i.imm);
+            case Ops.OUT_DX -> out(i, (int) R[RDX] & 0xffff);
+            case Ops.CPUID -> cpuid();
+            case Ops.RDTSC -> rdtsc(false);
+            case Ops.RDTSCP -> rdtsc(true);
+            case Ops.RDMSR -> {
+                requireCpl0();
+                long v = readMsr((int) R[RCX]);
+                R[RAX] = v & 0xffffffffL;
+                R[RDX] = v >>> 32;
+            }
+            case Ops.WRMSR -> {
+                requireCpl0();
+                writeMsr((int) R[RCX], (R[RDX] << 32) | (R[RAX] & 0xffffffffL));
+                m.flush();
+            }
+            case Ops.RDPMC -> throw CpuException.gp(0);
+            case Ops.MOV_R_CR -> { requireCpl0(); setReg(i.rm, i.size, readCr(i.reg)); }
+            case Ops.MOV_CR_R -> writeCr(i.reg, getReg(i.rm, i.size));
+            case Ops.MOV_R_DR -> setReg(i.rm, i.size, readDr(i.reg));
+            case Ops.MOV_DR_R -> writeDr(i.reg, getReg(i.rm, i.size));
+            case Ops.LGDT -> lgdtOrLidt(i, false);
+            case Ops.LIDT -> lgdtOrLidt(i, true);
+            case Ops.SGDT -> sgdtOrSidt(i, false);
+            case Ops.SIDT -> sgdtOrSidt(i, true);
+            case Ops.LLDT -> { checkProtected(); lldt((int) readRm(i) & 0xffff); }
+            case Ops.LTR -> { checkProtected(); ltr((int) readRm(i) & 0xffff); }
+            case Ops.SLDT -> { checkProtected(); writeRm(i, s.sel[LDTR]); }
+            case Ops.STR -> { checkProtected(); writeRm(i, s.sel[TR]); }
+            case Ops.LMSW -> {
+                requireCpl0();
+                long v = readRm(i) & 0xf;
+                writeCr0((s.cr0 & ~0xeL) | v | (s.cr0 & CR0_PE));
+            }
+            case Ops.SMSW -> writeRm(i, s.cr0 & (i.rm >= 0 ? MASK[i.szi] : 0xffff));
+            case Ops.INVLPG -> { requireCpl0(); m.flushPage(lin(i)); }
+            case Ops.SWAPGS -> {
+                requireCpl0();
+                long t = s.segBase[GS];
+                s.segBase[GS] = s.kernelGsBase;
+                s.kernelGsBase = t;
+            }
+            case Ops.CLTS -> { requireCpl0(); s.cr0 &= ~CR0_TS; }
+            case Ops.LAR, Ops.LSL -> larLsl(i);
+            case Ops.VERR, Ops.VERW -> verify(i);
+            case Ops.WBINVD -> requireCpl0();
+            case Ops.CLFLUSH -> m.read8(lin(i));
+            case Ops.X87 -> fpu.exec(i);
+            case Ops.FWAIT -> fpu.fwait();
+            case Ops.FXSAVE -> fpu.fxsave(lin(i), i);
+            case Ops.FXRSTOR -> fpu.fxrstor(lin(i), i);
+            case Ops.LDMXCSR -> sse.ldmxcsr(lin(i));
+            case Ops.STMXCSR -> sse.stmxcsr(lin(i));
+            case Ops.SSE -> sse.exec(i);
+            case Ops.EMMS -> fpu.emms();
+            case Ops.LES -> loadFarPointer(i, ES);
+            case Ops.LDS -> loadFarPointer(i, DS);
+            default -> throw CpuException.ud();
+        }
+    }
+
+    private void checkIopl() {
+        if (protectedMode() && cpl > iopl()) throw CpuException.gp(0);
+    }
+
+    private void checkProtected() {
+        if (!protectedMode()) throw CpuException.ud();
+    }
+
+    /** INT n, INT3, INTO, INT1: a delivery fault is reported against the INT instruction itself. */
+    private void softwareInterrupt(int vector, boolean software) {
+        long faultRip = s.rip;
+        int savedCpl = cpl;
+        s.rip = nextRip;
+        try {
+            deliverOnce(vector, software ? KIND_SOFTWARE : KIND_EXTERNAL, 0, false);
+        } catch (CpuException e) {
+            s.rip = faultRip;
+            cpl = savedCpl;
+            throw e;
+        }
+        nextRip = s.rip;
+    }
+
+    // ------------------------------------------------------------------ ALU
+
+    final long alu(int op, int szi, long a, long b) {
+        long mask = MASK[szi];
+        long r;
+        int kind;
+        switch (op) {
+            case 0 -> { r = (a + b) & mask; kind = K_ADD; }
+            case 1 -> { r = a | b; kind = K_LOGIC; }
+            case 2 -> { long c = s.carry() ? 1 : 0; r = (a + b + c) & mask; kind = K_ADC; }
+            case 3 -> { long c = s.carry() ? 1 : 0; r = (a - b - c) & mask; kind = K_SBB; }
+            case 4 -> { r = a & b; kind = K_LOGIC; }
+            case 6 -> { r = a ^ b; kind = K_LOGIC; }
+            default -> { r = (a - b) & mask; kind = K_SUB; }
+        }
+        s.ccOp = kind << 2 | szi;
+        s.ccDst = r;
+        s.ccSrc1 = a;
+        s.ccSrc2 = b;
+        return r;
+    }
+
+    private void logicFlags(long r, int szi) {
+        s.ccOp = K_LOGIC << 2 | szi;
+        s.ccDst = r;
+    }
+
+    private void aluRmR(Insn i) {
+        int size = i.size;
+        long b = getReg(i.reg, size);
+        if (i.rm >= 0) {
+            long r = alu(i.sub, i.szi, getReg(i.rm, size), b);
+            if (i.sub != 7) setReg(i.rm, size, r);
+        } else {
+            long a = lin(i);
+            long r = alu(i.sub, i.szi, m.read(a, size), b);
+            if (i.sub != 7) m.write(a, size, r);
+        }
+    }
+
+    private void aluRRm(Insn i) {
+        long r = alu(i.sub, i.szi, getReg(i.reg, i.size), readRm(i));
+        if (i.sub != 7) setReg(i.reg, i.size, r);
+    }
+
+    private void aluRmI(Insn i) {
+        int size = i.size;
+        if (i.rm >= 0) {
+            long r = alu(i.sub, i.szi, getReg(i.rm, size), i.imm);
+            if (i.sub != 7) setReg(i.rm, size, r);
+        } else {
+            long a = lin(i);
+            long r = alu(i.sub, i.szi, m.read(a, size), i.imm);
+            if (i.sub != 7) m.write(a, size, r);
+        }
+    }
+
+    private void incDec(Insn i, boolean dec) {
+        long cf = s.carry() ? CF : 0;
+        long mask = MASK[i.szi];
+        if (i.rm >= 0) {
+            long a = getReg(i.rm, i.size);
+            long r = (dec ? a - 1 : a + 1) & mask;
+            setReg(i.rm, i.size, r);
+            incDecFlags(dec, i.szi, a, r, cf);
+        } else {
+            long addr = lin(i);
+            long a = m.read(addr, i.size);
+            long r = (dec ? a - 1 : a + 1) & mask;
+            m.write(addr, i.size, r);
+            incDecFlags(dec, i.szi, a, r, cf);
+        }
+    }
+
+    private void incDecFlags(boolean dec, int szi, long a, long r, long cf) {
+        s.ccOp = (dec ? K_DEC : K_INC) << 2 | szi;
+        s.ccDst = r;
+        s.ccSrc1 = a;
+        s.ccSrc2 = cf;
+    }
+
+    private void writeNot(Insn i) {
+        if (i.rm >= 0) setReg(i.rm, i.size, ~getReg(i.rm, i.size));
+        else {
+            long a = lin(i);
+            m.write(a, i.size, ~m.read(a, i.size));
+        }
+    }
+
+    private void neg(Insn i) {
+        if (i.rm >= 0) setReg(i.rm, i.size, alu(5, i.szi, 0, getReg(i.rm, i.size)));
+        else {
+            long a = lin(i);
+            m.write(a, i.size, alu(5, i.szi, 0, m.read(a, i.size)));
+        }
+    }
+
+    private void mulFlags(boolean overflow, long low, int szi) {
+        long f = overflow ? CF | OF : 0;
+        long l = low & MASK[szi];
+        f |= parity(l) | (l == 0 ? ZF : 0) | ((l & SIGN[szi]) != 0 ? SF : 0);
+        s.setArith(f);
+    }
+
+    private void mul1(Insn i) {
+        long b = readRm(i);
+        switch (i.size) {
+            case 1 -> {
+                long p = (R[RAX] & 0xff) * b;
+                setReg(RAX, 2, p);
+                mulFlags((p >>> 8) != 0, p, 0);
+            }
+            case 2 -> {
+                long p = (R[RAX] & 0xffff) * b;
+                setReg(RAX, 2, p);
+                setReg(RDX, 2, p >>> 16);
+                mulFlags((p >>> 16) != 0, p, 1);
+            }
+            case 4 -> {
+                long p = (R[RAX] & 0xffffffffL) * b;
+                R[RAX] = p & 0xffffffffL;
+                R[RDX] = p >>> 32;
+                mulFlags((p >>> 32) != 0, p, 2);
+            }
+            default -> {
+                long a = R[RAX];
+                long hi = Math.unsignedMultiplyHigh(a, b);
+                R[RAX] = a * b;
+                R[RDX] = hi;
+                mulFlags(hi != 0, a * b, 3);
+            }
+        }
+    }
+
+    private void imul1(Insn i) {
+        long b = signExtend(readRm(i), i.szi);
+        switch (i.size) {
+            case 1 -> {
+                long p = (byte) R[RAX] * b;
+                setReg(RAX, 2, p);
+                mulFlags(p != (byte) p, p, 0);
+            }
+            case 2 -> {
+                long p = (short) R[RAX] * b;
+                setReg(RAX, 2, p);
+                setReg(RDX, 2, p >>> 16);
+                mulFlags(p != (short) p, p, 1);
+            }
+            case 4 -> {
+                long p = (int) R[RAX] * b;
+                R[RAX] = p & 0xffffffffL;
+                R[RDX] = (p >>> 32) & 0xffffffffL;
+                mulFlags(p != (int) p, p, 2);
+            }
+            default -> {
+                long a = R[RAX];
+                long hi = Math.multiplyHigh(a, b);
+                long lo = a * b;
+                R[RAX] = lo;
+                R[RDX] = hi;
+                mulFlags(hi != (lo >> 63), lo, 3);
+            }
+        }
+    }
+
+    /** Two- and three-operand IMUL: the truncated product, with CF=OF on signed overflow. */
+    private long imul(long a, long b, int szi) {
+        if (szi == 3) {
+            long hi = Math.multiplyHigh(a, b);
+            long lo = a * b;
+            mulFlags(hi != (lo >> 63), lo, 3);
+            return lo;
+        }
+        long p = signExtend(a, szi) * signExtend(b, szi);
+        long t = p & MASK[szi];
+        mulFlags(signExtend(t, szi) != p, t, szi);
+        return t;
+    }
+
+    private void div(Insn i) {
+        long d = readRm(i);
+        if (d == 0) throw CpuException.fault(CpuException.DE);
+        switch (i.size) {
+            case 1 -> {
+                long n = R[RAX] & 0xffff;
+                long q = n / d;
+                if (q > 0xff) throw CpuException.fault(CpuException.DE);
+                setReg(RAX, 2, (n % d) << 8 | q);
+            }
+            case 2 -> {
+                long n = (R[RDX] & 0xffff) << 16 | (R[RAX] & 0xffff);
+                long q = n / d;
+                if (q > 0xffff) throw CpuException.fault(CpuException.DE);
+                setReg(RAX, 2, q);
+                setReg(RDX, 2, n % d);
+            }
+            case 4 -> {
+                long n = (R[RDX] & 0xffffffffL) << 32 | (R[RAX] & 0xffffffffL);
+                long q = Long.divideUnsigned(n, d);
+                if ((q >>> 32) != 0) throw CpuException.fault(CpuException.DE);
+                R[RAX] = q;
+                R[RDX] = Long.remainderUnsigned(n, d);
+            }
+            default -> {
+                long hi = R[RDX], lo = R[RAX];
+                if (Long.compareUnsigned(hi, d) >= 0) throw CpuException.fault(CpuException.DE);
+                long[] qr = Wide.divide128(hi, lo, d);
+                R[RAX] = qr[0];
+                R[RDX] = qr[1];
+            }
+        }
+    }
+
+    private void idiv(Insn i) {
+        long d = signExtend(readRm(i), i.szi);
+        if (d == 0) throw CpuException.fault(CpuException.DE);
+        switch (i.size) {
+            case 1 -> {
+                long n = (short) R[RAX];
+                long q = n / d;
+                if (q != (byte) q) throw CpuException.fault(CpuException.DE);
+                setReg(RAX, 2, ((n % d) & 0xff) << 8 | (q & 0xff));
+            }
+            case 2 -> {
+                long n = (int) ((R[RDX] & 0xffff) << 16 | (R[RAX] & 0xffff));
+                long q = n / d;
+                if (q != (short) q) throw CpuException.fault(CpuException.DE);
+                setReg(RAX, 2, q);
+                setReg(RDX, 2, n % d);
+            }
+            case 4 -> {
+                long n = (R[RDX] << 32) | (R[RAX] & 0xffffffffL);
+                if (n == Long.MIN_VALUE && d == -1) throw CpuException.fault(CpuException.DE);
+                long q = n / d;
+                if (q != (int) q) throw CpuException.fault(CpuException.DE);
+                R[RAX] = q & 0xffffffffL;
+                R[RDX] = (n % d) & 0xffffffffL;
+            }
+            default -> {
+                long[] qr = Wide.divideSigned128(R[RDX], R[RAX], d);
+                if (qr == null) throw CpuException.fault(CpuException.DE);
+                R[RAX] = qr[0];
+                R[RDX] = qr[1];
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ shifts and rotates (eager flags)
+
+    private void shift(Insn i, int rawCount) {
+        int szi = i.szi;
+        int count = rawCount & (szi == 3 ? 63 : 31);
+        long addr = i.rm >= 0 ? 0 : lin(i);
+        long a = i.rm >= 0 ? getReg(i.rm, i.size) : m.read(addr, i.size);
+        if (count == 0) {
+            if (i.rm >= 0 && i.size == 4) setReg(i.rm, 4, a);  // a 32-bit destination is still written
+            return;
+        }
+        int bits = 8 << szi;
+        long mask = MASK[szi], sign = SIGN[szi];
+        long r;
+        long f = s.arithFlags();
+        switch (i.sub) {
+            case 0 -> { // ROL
+                int c = count & (bits - 1);
+                r = c == 0 ? a : ((a << c) | (a >>> (bits - c))) & mask;
+                long cf = r & 1;
+                f = (f & ~(CF | OF)) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
+            }
+            case 1 -> { // ROR
+                int c = count & (bits - 1);
+                r = c == 0 ? a : ((a >>> c) | (a << (bits - c))) & mask;
+                boolean msb = (r & sign) != 0, msb2 = (r & (sign >>> 1)) != 0;
+                f = (f & ~(CF | OF)) | (msb ? CF : 0) | (msb != msb2 ? OF : 0);
+            }
+            case 2 -> { // RCL
+                int c = count % (bits + 1);
+                if (c == 0) { writeBack(i, addr, a); return; }
+                long cin = f & CF;
+                long[] res = rotateThroughCarry(a, cin, c, bits, true);
+                r = res[0];
+                long cf = res[1];
+                f = (f & ~(CF | OF)) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
+            }
+            case 3 -> { // RCR
+                int c = count % (bits + 1);
+                if (c == 0) { writeBack(i, addr, a); return; }
+                long cin = f & CF;
+                long[] res = rotateThroughCarry(a, cin, c, bits, false);
+                r = res[0];
+                boolean msb = (r & sign) != 0, msb2 = (r & (sign >>> 1)) != 0;
+                f = (f & ~(CF | OF)) | res[1] | (msb != msb2 ? OF : 0);
+            }
+            case 4, 6 -> { // SHL/SAL
+                long cf;
+                if (szi == 3) {
+                    r = a << count;
+                    cf = (a >>> (64 - count)) & 1;
+                } else {
+                    long wide = a << count;
+                    r = wide & mask;
+                    cf = (wide >>> bits) & 1;
+                }
+                f = resultFlags(r, szi) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
+            }
+            case 5 -> { // SHR
+                r = a >>> count;
+                long cf = (a >>> (count - 1)) & 1;
+                f = resultFlags(r, szi) | cf | ((a & sign) != 0 && count == 1 ? OF : 0);
+            }
+            default -> { // SAR
+                long sa = signExtend(a, szi);
+                r = (sa >> count) & mask;
+                long cf = (sa >> (count - 1)) & 1;
+                f = resultFlags(r, szi) | cf;
+            }
+        }
+        writeBack(i, addr, r);
+        s.setArith(f);
+    }
+
+    private void writeBack(Insn i, long addr, long v) {
+        if (i.rm >= 0) setReg(i.rm, i.size, v);
+        else m.write(addr, i.size, v);
+    }
+
+    private static long[] rotateThroughCarry(long a, long cin, int c, int bits, boolean left) {
+        long r = a;
+        long cf = cin;
+        long top = bits == 64 ? Long.MIN_VALUE : 1L << (bits - 1);
+        long mask = bits == 64 ? -1L : (1L << bits) - 1;
+        for (int k = 0; k < c; k++) {
+            if (left) {
+                long out = (r & top) != 0 ? 1 : 0;
+                r = ((r << 1) | cf) & mask;
+                cf = out;
+            } else {
+                long out = r & 1;
+                r = (r >>> 1) | (cf != 0 ? top : 0);
+                cf = out;
+            }
+        }
+        return new long[] {r, cf};
+    }
+
+    static long resultFlags(long r, int szi) {
+        return parity(r) | (r == 0 ? ZF : 0) | ((r & SIGN[szi]) != 0 ? SF : 0);
+    }
+
+    private void doubleShift(Insn i, int rawCount, boolean left) {
+        int szi = i.szi;
+        int count = rawCount & (szi == 3 ? 63 : 31);
+        long addr = i.rm >= 0 ? 0 : lin(i);
+        long a = i.rm >= 0 ? getReg(i.rm, i.size) : m.read(addr, i.size);
+        if (count == 0) {
+            if (i.rm >= 0 && i.size == 4) setReg(i.rm, 4, a);
+            return;
+        }
+        long src = getReg(i.reg, i.size);
+        int bits = 8 << szi;
+        long mask = MASK[szi], sign = SIGN[szi];
+        long r, cf;
+        if (bits == 16 && count > 16) {
+            // Undefined on hardware; behave like the 32-bit concatenation dst:src:dst.
+            long wide = left ? (a << 32 | src << 16 | a) : (a << 32 | src << 16 | a);
+            if (left) {
+                r = (wide << count >>> 32) & mask;
+                cf = (wide << (count - 1) >>> 47) & 1;
+            } else {
+                long w2 = src << 32 | a << 16 | src;
+                r = (w2 >>> count) & mask;
+                cf = (w2 >>> (count - 1)) & 1;
+            }
+        } else if (left) {
+            r = ((a << count) | (src >>> (bits - count))) & mask;
+            cf = (a >>> (bits - count)) & 1;
+        } else {
+            r = ((a >>> count) | (src << (bits - count))) & mask;
+            cf = (a >>> (count - 1)) & 1;
+        }
+        long f = resultFlags(r, szi) | cf | (((r ^ a) & sign) != 0 ? OF : 0);
+        writeBack(i, addr, r);
+        s.setArith(f);
+    }
+
+    // ------------------------------------------------------------------ bit operations
+
+    private void bitTest(Insn i, long offset, boolean registerOffset) {
+        int bits = 8 << i.szi;
+        int op = i.sub; // 0 BT, 1 BTS, 2 BTR, 3 BTC
+        long f = s.arithFlags() & ~CF;
+        if (i.rm >= 0) {
+            int bit = (int) (offset & (bits - 1));
+            long v = getReg(i.rm, i.size);
+            if (((v >>> bit) & 1) != 0) f |= CF;
+            if (op != 0) setReg(i.rm, i.size, modifyBit(v, bit, op));
+        } else {
+            long addr;
+            int bit;
+            if (registerOffset) {
+                long so = signExtend(offset, i.szi);
+                addr = (s.segBase[i.seg] + ((ea(i) + (so >> (3 + i.szi)) * i.size) & i.addrMask)) & i.linMask;
+                bit = (int) (so & (bits - 1));
+            } else {
+                addr = lin(i);
+                bit = (int) (offset & (bits - 1));
+            }
+            long v = m.read(addr, i.size);
+            if (((v >>> bit) & 1) != 0) f |= CF;
+            if (op != 0) m.write(addr, i.size, modifyBit(v, bit, op));
+        }
+        s.setArith(f);
+    }
+
+    private static long modifyBit(long v, int bit, int op) {
+        return switch (op) {
+            case 1 -> v | (1L << bit);
+            case 2 -> v & ~(1L << bit);
+            default -> v ^ (1L << bit);
+        };
+    }
+
+    private void bitScan(Insn i) {
+        long v = readRm(i);
+        long f = s.arithFlags() & ~ZF;
+        if (v == 0) {
+            f |= ZF;  // destination unchanged (as AMD documents and Linux's ffs() relies on)
+        } else {
+            int idx = i.op == Ops.BSF ? Long.numberOfTrailingZeros(v) : 63 - Long.numberOfLeadingZeros(v);
+            setReg(i.reg, i.size, idx);
+        }
+        s.setArith(f);
+    }
+
+    private void bswap(Insn i) {
+        switch (i.size) {
+            case 8 -> R[i.reg] = Long.reverseBytes(R[i.reg]);
+            case 4 -> R[i.reg] = Integer.reverseBytes((int) R[i.reg]) & 0xffffffffL;
+            default -> setReg(i.reg, 2, 0);
+        }
+    }
+
+    private void xchg(Insn i) {
+        if (i.rm >= 0) {
+            long a = getReg(i.rm, i.size), b = getReg(i.reg, i.size);
+            setReg(i.rm, i.size, b);
+            setReg(i.reg, i.size, a);
+        } else {
+            long addr = lin(i);
+            long a = m.read(addr, i.size);
+            m.write(addr, i.size, getReg(i.reg, i.size));
+            setReg(i.reg, i.size, a);
+        }
+    }
+
+    private void xadd(Insn i) {
+        long src = getReg(i.reg, i.size);
+        if (i.rm >= 0) {
+            long dst = getReg(i.rm, i.size);
+            long sum = alu(0, i.szi, dst, src);
+            setReg(i.reg, i.size, dst);
+            setReg(i.rm, i.size, sum);
+        } else {
+            long addr = lin(i);
+            long dst = m.read(addr, i.size);
+            long sum = (dst + src) & MASK[i.szi];
+            m.write(addr, i.size, sum);
+            alu(0, i.szi, dst, src);
+            setReg(i.reg, i.size, dst);
+        }
+    }
+
+    private void cmpxchg(Insn i) {
+        long acc = getReg(RAX, i.size);
+        long src = getReg(i.reg, i.size);
+        if (i.rm >= 0) {
+            long dst = getReg(i.rm, i.size);
+            alu(7, i.szi, acc, dst);
+            if (acc == dst) setReg(i.rm, i.size, src);
+            else setReg(RAX, i.size, dst);
+        } else {
+            long addr = lin(i);
+            long dst = m.read(addr, i.size);
+            if (acc == dst) {
+                m.write(addr, i.size, src);
+            } else {
+                m.write(addr, i.size, dst);
+            }
+            alu(7, i.szi, acc, dst);
+            if (acc != dst) setReg(RAX, i.size, dst);
+        }
+    }
+
+    private void cmpxchg8b(Insn i) {
+        long addr = lin(i);
+        long v = m.read64(addr);
+        long expected = (R[RDX] & 0xffffffffL) << 32 | (R[RAX] & 0xffffffffL);
+        long f = s.arithFlags() & ~ZF;
+        if (v == expected) {
+            m.write64(addr, (R[RCX] & 0xffffffffL) << 32 | (R[RBX] & 0xffffffffL));
+            f |= ZF;
+        } else {
+            m.write64(addr, v);
+            R[RAX] = v & 0xffffffffL;
+            R[RDX] = v >>> 32;
+        }
+        s.setArith(f);
+    }
+
+    private void cmpxchg16b(Insn i) {
+        long addr = lin(i);
+        if ((addr & 15) != 0) throw CpuException.gp(0);
+        m.probeWrite(addr, 16);
+        long lo = m.read64(addr), hi = m.read64(addr + 8);
+        long f = s.arithFlags() & ~ZF;
+        if (lo == R[RAX] && hi == R[RDX]) {
+            m.write64(addr, R[RBX]);
+            m.write64(addr + 8, R[RCX]);
+            f |= ZF;
+        } else {
+            R[RAX] = lo;
+            R[RDX] = hi;
+        }
+        s.setArith(f);
+    }
+
+    // ------------------------------------------------------------------ moves and conversions
+
+    private long readSource2(Insn i) {
+        return i.rm >= 0 ? getReg(i.rm, i.size2) : m.read(lin(i), i.size2);
+    }
+
+    private void cmov(Insn i) {
+        long v = readRm(i);
+        if (s.cond(i.sub)) setReg(i.reg, i.size, v);
+        else if (i.size == 4) R[i.reg] &= 0xffffffffL;
+    }
+
+    private void cbw(Insn i) {
+        switch (i.size) {
+            case 2 -> setReg(RAX, 2, (byte) R[RAX]);
+            case 4 -> R[RAX] = (short) R[RAX] & 0xffffffffL;
+            default -> R[RAX] = (int) R[RAX];
+        }
+    }
+
+    private void cwd(Insn i) {
+        switch (i.size) {
+            case 2 -> setReg(RDX, 2, (short) R[RAX] < 0 ? 0xffff : 0);
+            case 4 -> R[RDX] = (int) R[RAX] < 0 ? 0xffffffffL : 0;
+            default -> R[RDX] = R[RAX] < 0 ? -1L : 0;
+        }
+    }
+
+    private void popRm(Insn i) {
+        long sp = R[RSP];
+        long v = pop(i.size);
+        try {
+            writeRm(i, v);
+        } catch (CpuException e) {
+            R[RSP] = sp;
+            throw e;
+        }
+    }
+
+    private void pusha(Insn i) {
+        int size = i.size;
+        long sp = R[RSP];
+        long origSp = getReg(RSP, size);
+        try {
+            for (int r = 0; r < 8; r++) push(r == RSP ? origSp : getReg(r, size), size);
+        } catch (CpuException e) {
+            R[RSP] = sp;
+            throw e;
+        }
+    }
+
+    private void popa(Insn i) {
+        int size = i.size;
+        long[] v = new long[8];
+        for (int r = 7; r >= 0; r--) v[r] = peek((long) (7 - r) * size, size);
+        for (int r = 0; r < 8; r++) if (r != RSP) setReg(r, size, v[r]);
+        R[RSP] = (R[RSP] & ~stackMask) | ((R[RSP] + 8L * size) & stackMask);
+    }
+
+    private void loadFarPointer(Insn i, int seg) {
+        long a = lin(i);
+        long off = m.read(a, i.size);
+        int sel = m.read16(a + i.size);
+        loadSegment(seg, sel);
+        setReg(i.reg, i.size, off);
+    }
+
+    // ------------------------------------------------------------------ control flow
+
+    private long ripMaskFor(int size) {
+        return size == 2 ? 0xffffL : mode == Decoder.MODE64 ? -1L : 0xffffffffL;
+    }
+
+    private void jumpRel(Insn i) {
+        nextRip = (nextRip + i.imm) & ripMaskFor(i.size);
+    }
+
+    private void ret(Insn i) {
+        long target = pop(i.size);
+        if (i.imm != 0) R[RSP] = (R[RSP] & ~stackMask) | ((R[RSP] + i.imm) & stackMask);
+        nextRip = target & ripMaskFor(i.size);
+    }
+
+    private void loop(Insn i) {
+        long mask = i.addrMask;
+        long c = (R[RCX] - 1) & mask;
+        R[RCX] = (R[RCX] & ~mask) | c;
+        boolean go = c != 0;
+        if (i.op == Ops.LOOPE) go &= s.cond(4);
+        else if (i.op == Ops.LOOPNE) go &= s.cond(5);
+        if (go) jumpRel(i);
+    }
+
+    private void enter(Insn i) {
+        int size = i.size;
+        int level = i.imm2 & 31;
+        long sp = R[RSP], bp = R[RBP];
+        try {
+            push(getReg(RBP, size), size);
+            long frame = R[RSP] & stackMask;
+            if (level > 0) {
+                long b = R[RBP];
+                for (int k = 1; k < level; k++) {
+                    b = (b - size) & stackMask;
+                    push(m.read(stackLinear(b), size), size);
+                }
+                push(frame, size);
+            }
+            long newSp = (R[RSP] - i.imm) & stackMask;
+            m.probeWrite(stackLinear(newSp), 1);
+            setReg(RBP, size == 2 ? 2 : stackMask == 0xffffL ? 2 : size, frame);
+            R[RSP] = (R[RSP] & ~stackMask) | newSp;
+        } catch (CpuException e) {
+            R[RSP] = sp;
+            R[RBP] = bp;
+            throw e;
+        }
+    }
+
+    private void leave(Insn i) {
+        long sp = R[RSP];
+        R[RSP] = (R[RSP] & ~stackMask) | (R[RBP] & stackMask);
+        try {
+            setReg(RBP, i.size, pop(i.size));
+        } catch (CpuException e) {
+            R[RSP] = sp;
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ I/O
+
+    private void checkIo(int port, int size) {
+        if (!protectedMode() || cpl <= iopl()) return;
+        // The TSS I/O permission bitmap.
+        if ((s.segAttr[TR] & 0xf) != 0xb && (s.segAttr[TR] & 0xf) != 0x9) throw CpuException.gp(0);
+        if (s.segLimit[TR] < 0x67) throw CpuException.gp(0);
+        int bitmap = (int) m.readSys(s.segBase[TR] + 0x66, 2);
+        long byteOff = bitmap + (port >>> 3);
+        if (byteOff + 1 > Integer.toUnsignedLong(s.segLimit[TR])) throw CpuException.gp(0);
+        int bits = (int) m.readSys(s.segBase[TR] + byteOff, 2);
+        int want = ((1 << size) - 1) << (port & 7);
+        if ((bits & want) != 0) throw CpuException.gp(0);
+    }
+
+    private void in(Insn i, int port) {
+        checkIo(port, i.size);
+        setReg(RAX, i.size, pio.read(port, i.size));
+    }
+
+    private void out(Insn i, int port) {
+        checkIo(port, i.size);
+        pio.write(port, i.size, getReg(RAX, i.size));
+    }
+
+    private void rdtsc(boolean withAux) {
+        if ((s.cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) throw CpuException.gp(0);
+        long t = tsc();
+        R[RAX] = t & 0xffffffffL;
+        R[RDX] = t >>> 32;
+        if (withAux) R[RCX] = s.tscAux & 0xffffffffL;
+    }
+
+    // ------------------------------------------------------------------ LAR/LSL/VERR/VERW
+
+    private void larLsl(Insn i) {
+        checkProtected();
+        int sel = (int) (i.rm >= 0 ? getReg(i.rm, 2) : m.read16(lin(i)));
+        long d = accessibleDescriptor(sel, i.op == Ops.LSL, i.op == Ops.LAR);
+        long f = s.arithFlags() & ~ZF;
+        if (d != -1) {
+            f |= ZF;
+            long v = i.op == Ops.LAR ? (d >>> 32) & 0x00f0ff00L : descLimit(d) & 0xffffffffL;
+            setReg(i.reg, i.size == 8 ? 4 : i.size, v);
+        }
+        s.setArith(f);
+    }
+
+    private void verify(Insn i) {
+        checkProtected();
+        int sel = (int) readRm(i) & 0xffff;
+        long d = accessibleDescriptor(sel, false, false);
+        boolean ok = false;
+        if (d != -1) {
+            int attr = descAttr(d);
+            boolean code = (attr & Segment.TYPE_CODE) != 0;
+            if ((attr & Segment.S) != 0) {
+                ok = i.op == Ops.VERR ? (!code || (attr & Segment.TYPE_RW) != 0) : (!code && (attr & Segment.TYPE_RW) != 0);
+            }
+        }
+        long f = s.arithFlags() & ~ZF;
+        s.setArith(ok ? f | ZF : f);
+    }
+
+    // ------------------------------------------------------------------ string instructions
+
+    private void string(Insn i) {
+        int size = i.size;
+        long amask = i.addrMask;
+        long delta = (s.flags & DF) != 0 ? -size : size;
+        if (i.sub == 0) {
+            stringStep(i, delta);
+            return;
+        }
+        long count = R[RCX] & amask;
+        if (count == 0) return;
+        boolean conditional = i.op == Ops.CMPS || i.op == Ops.SCAS;
+        if (!conditional && delta > 0 && (i.op == Ops.MOVS || i.op == Ops.STOS)) {
+            count = bulkString(i, count, amask);
+            if (count == 0) return;
+        }
+        int slice = REP_SLICE;
+        while (count != 0) {
+            stringStep(i, delta);
+            count--;
+            R[RCX] = (R[RCX] & ~amask) | count;
+            if (conditional) {
+                boolean zf = s.cond(4);
+                if (i.sub == 1 ? !zf : zf) return;
+            }
+            if (--slice == 0 && count != 0) {
+                nextRip = s.rip;   // restart the instruction after pending interrupts
+                endBlock = true;
+                return;
+            }
+        }
+    }
+
+    private void stringStep(Insn i, long delta) {
+        int size = i.size;
+        long amask = i.addrMask;
+        switch (i.op) {
+            case Ops.MOVS -> {
+                long v = m.read(linear(i.seg, R[RSI] & amask), size);
+                m.write(linear(ES, R[RDI] & amask), size, v);
+                R[RSI] = (R[RSI] & ~amask) | ((R[RSI] + delta) & amask);
+                R[RDI] = (R[RDI] & ~amask) | ((R[RDI] + delta) & amask);
+            }
+            case Ops.STOS -> {
+                m.write(linear(ES, R[RDI] & amask), size, R[RAX]);
+                R[RDI] = (R[RDI] & ~amask) | ((R[RDI] + delta) & amask);
+            }
+            case Ops.LODS -> {
+                long v = m.read(linear(i.seg, R[RSI] & amask), size);
+                setReg(RAX, size, v);
+                R[RSI] = (R[RSI] & ~amask) | ((R[RSI] + delta) & amask);
+            }
+            case Ops.CMPS -> {
+                long a = m.read(linear(i.seg, R[RSI] & amask), size);
+                long b = m.read(linear(ES, R[RDI] & amask), size);
+                alu(7, i.szi, a, b);
+                R[RSI] = (R[RSI] & ~amask) | ((R[RSI] + delta) & amask);
+                R[RDI] = (R[RDI] & ~amask) | ((R[RDI] + delta) & amask);
+            }
+            case Ops.SCAS -> {
+                long b = m.read(linear(ES, R[RDI] & amask), size);
+                alu(7, i.szi, getReg(RAX, size), b);
+                R[RDI] = (R[RDI] & ~amask) | ((R[RDI] + delta) & amask);
+            }
+            case Ops.INS -> {
+                int port = (int) R[RDX] & 0xffff;
+                checkIo(port, size);
+                long lin = linear(ES, R[RDI] & amask);
+                m.probeWrite(lin, size);
+                m.write(lin, size, pio.read(port, size));
+                R[RDI] = (R[RDI] & ~amask) | ((R[RDI] + delta) & amask);
+            }
+            default -> { // OUTS
+                int port = (int) R[RDX] & 0xffff;
+                checkIo(port, size);
+                long v = m.read(linear(i.seg, R[RSI] & amask), size);
+                pio.write(port, size, v);
+                R[RSI] = (R[RSI] & ~amask) | ((R[RSI] + delta) & amask);
+            }
+        }
+    }
+
+    /**
+     * Forward REP MOVS/STOS in RAM, a page-bounded chunk at a time with bulk copies and fills. Returns the count
+     * still to do (the element-wise loop finishes it: MMIO, code pages, overlaps, page-crossing elements).
+     */
+    private long bulkString(Insn i, long count, long amask) {
+        int size = i.size;
+        while (count > 0) {
+            long di = R[RDI] & amask;
+            long dLin = linear(ES, di);
+            int dIdx = m.bulkWriteIndex(dLin);
+            if (dIdx < 0) return count;
+            long dOff = dLin & 0xfff;
+            long room = (4096 - dOff) / size;
+            if (room == 0) return count;
+            long n = Math.min(count, room);
+            if (i.op == Ops.STOS) {
+                // Keep offsets inside the address-size window; a wrap is left to the element loop.
+                if (di + n * size - 1 > amask) return count;
+                MemorySegment seg = m.tlb.seg[dIdx];
+                long base = m.tlb.base[dIdx] + dOff;
+                long v = R[RAX];
+                if (size == 1) seg.asSlice(base, n).fill((byte) v);
+                else if (v == 0) seg.asSlice(base, n * size).fill((byte) 0);
+                else {
+                    for (long k = 0; k < n; k++) {
+                        long o = base + k * size;
+                        switch (size) {
+                            case 2 -> seg.set(Mmu.LE16, o, (short) v);
+                            case 4 -> seg.set(Mmu.LE32, o, (int) v);
+                            default -> seg.set(Mmu.LE64, o, v);
+                        }
+                    }
+                }
+                R[RDI] = (R[RDI] & ~amask) | ((di + n * size) & amask);
+            } else {
+                long si = R[RSI] & amask;
+                long sLin = linear(i.seg, si);
+                long sOff = sLin & 0xfff;
+                n = Math.min(n, (4096 - sOff) / size);
+                if (n == 0) return count;
+                if (di + n * size - 1 > amask || si + n * size - 1 > amask) return count;
+                int sIdx = m.bulkReadIndex(sLin);
+                if (sIdx < 0) return count;
+                dIdx = m.bulkWriteIndex(dLin);   // the two pages may share a TLB slot and evict each other
+                if (dIdx < 0 || m.tlb.rTag[sIdx] != (sLin & ~0xfffL)) return count;
+                MemorySegment dSeg = m.tlb.seg[dIdx], sSeg = m.tlb.seg[sIdx];
+                long dp = m.tlb.phys[dIdx] + dOff, sp = m.tlb.phys[sIdx] + sOff;
+                long bytes = n * size;
+                if (dp > sp && dp - sp < bytes) return count;   // overlapping forward copy: element by element
+                MemorySegment.copy(sSeg, m.tlb.base[sIdx] + sOff, dSeg, m.tlb.base[dIdx] + dOff, bytes);
+                R[RSI] = (R[RSI] & ~amask) | ((si + bytes) & amask);
+                R[RDI] = (R[RDI] & ~amask) | ((di + bytes) & amask);
+            }
+            count -= n;
+            R[RCX] = (R[RCX] & ~amask) | count;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,114 @@
+package org.vireo.x86.cpu;
+
+import java.util.Objects;
+import org.vireo.bus.IoBus;
+import org.vireo.memory.GuestMemory;
+
+/**
+ * One emulated x86-64 CPU. Not thread-safe except where noted: one thread calls {@link #run(long)} (the vCPU
+ * thread); any thread may call {@link #wakeUp()}, {@link #requestStop()} and {@link #invalidateCode}.
+ *
+ * <p>CPUID reports the vendor "VireoVireoVi" (so Linux takes its generic, quirk-free CPU path) and exactly the
+ * implemented features: leaf 1 FPU, PSE, TSC, MSR, PAE, CX8, PGE, CMOV, PAT, CLFLUSH, MMX, FXSR, SSE, SSE2, CX16;
+ * leaf 0x80000001 SYSCALL, NX, RDTSCP, LM, LAHF-LM. No local APIC, no x2APIC, no XSAVE, no AVX.
+ * The TSC counts host nanoseconds (a 1 GHz clock) so it agrees with wall-clock-driven platform timers.
+ */
+public final class X86Cpu {
+    private final CpuState state = new CpuState();
+    private final CodeCache code = new CodeCache();
+    private final Mmu mmu;
+    private final Interpreter engine;
+
+    public X86Cpu(GuestMemory memory, IoBus pio, IoBus mmio, InterruptSource interrupts) {
+        Objects.requireNonNull(memory, "memory");
+        Objects.requireNonNull(pio, "pio");
+        Objects.requireNonNull(mmio, "mmio");
+        Objects.requireNonNull(interrupts, "interrupts");
+        this.mmu = new Mmu(state, memory, mmio, code);
+        this.engine = new Interpreter(state, mmu, code, pio, interrupts);
+        reset();
+    }
+
+    /** The register file; changes made between runs take effect at the next {@link #run(long)}. */
+    public CpuState state() { return state; }
+
+    /** Power-on state: real mode, CS:IP = F000:FFF0 (linear 0xFFFFFFF0), caches empty. */
+    public void reset() {
+        CpuState s = state;
+        java.util.Arrays.fill(s.r, 0);
+        s.r[CpuState.RDX] = 0x663;
+        s.rip = 0xfff0;
+        s.loadFlags(2);
+        for (int seg = 0; seg < 6; seg++) s.putSeg(seg, Segment.real(0, seg == CpuState.CS));
+        s.putSeg(CpuState.CS, new Segment(0xf000, 0xffff0000L, 0xffff,
+                Segment.PRESENT | Segment.S | Segment.TYPE_CODE | Segment.TYPE_RW | Segment.TYPE_ACCESSED));
+        s.putSeg(CpuState.SEG_FLAT, new Segment(0, 0, -1, 0));
+        s.putSeg(CpuState.LDTR, new Segment(0, 0, 0xffff, 0x82));
+        s.putSeg(CpuState.TR, new Segment(0, 0, 0xffff, 0x8b));
+        s.cr0 = CpuState.CR0_ET | CpuState.CR0_CD | CpuState.CR0_NW;
+        s.cr2 = s.cr3 = s.cr4 = s.cr8 = 0;
+        s.efer = 0;
+        s.gdtBase = s.idtBase = 0;
+        s.gdtLimit = s.idtLimit = 0xffff;
+        java.util.Arrays.fill(s.dr, 0);
+        s.dr[6] = 0xffff0ff0L;
+        s.dr[7] = 0x400;
+        s.star = s.lstar = s.cstar = s.sfmask = s.kernelGsBase = s.tscAux = 0;
+        s.pat = 0x0007040600070406L;
+        java.util.Arrays.fill(s.xmm, 0);
+        s.mxcsr = 0x1f80;
+        engine.fpu.init();
+        s.ftw = 0xffff;
+        code.clear();
+        engine.halted = false;
+        engine.shutdown = false;
+        engine.interruptShadow = false;
+        s.externallyModified = true;
+    }
+
+    /**
+     * Runs until the budget of instructions is used, HLT with interrupts disabled, shutdown (triple fault) or a
+     * stop request. HLT with interrupts enabled parks the thread until {@link #wakeUp()} or a pending interrupt.
+     */
+    public StopReason run(long maxInstructions) { return engine.run(maxInstructions); }
+
+    /** Thread-safe: an interrupt may have become pending (or a stop was requested); unparks a halted CPU. */
+    public void wakeUp() { engine.wakeUp(); }
+
+    /** Thread-safe: makes {@link #run(long)} return {@link StopReason#STOPPED} soon. */
+    public void requestStop() { engine.requestStop(); }
+
+    /**
+     * Thread-safe: guest RAM in {@code [phys, phys+length)} was written by something other than this CPU (device
+     * DMA); drops decoded instructions from those pages before the CPU runs on. Only needed where such memory
+     * may later be executed.
+     */
+    public void invalidateCode(long phys, long length) { engine.invalidateCode(phys, length); }
+
+    public long instructionsRetired() { return engine.retired; }
+
+    /** The guest's time stamp counter (1 GHz, from the host's monotonic clock, plus any guest-written offset). */
+    public long tsc() { return engine.tsc(); }
+
+    /** Whether the CPU is halted (HLT), waiting for an interrupt. */
+    public boolean halted() { return engine.halted; }
+
+    /** Reads a model-specific register as RDMSR would; -1 with an exception if it does not exist. */
+    public long readMsr(int msr) {
+        try {
+            return engine.readMsr(msr);
+        } catch (CpuException e) {
+            throw new IllegalArgumentException("no MSR 0x" + Integer.toHexString(msr));
+        }
+    }
+
+    /** Writes a model-specific register as WRMSR would (loaders set STAR, FS base and the like). */
+    public void writeMsr(int msr, long value) {
+        try {
+            engine.writeMsr(msr, value);
+        } catch (CpuException e) {
+            throw new IllegalArgumentException("cannot write MSR 0x" + Integer.toHexString(msr) + " = 0x" + Long.toHexString(value));
+        }
+        state.externallyModified = true;
+    }
+}
