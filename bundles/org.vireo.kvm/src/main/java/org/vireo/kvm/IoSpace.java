@@ -1,0 +1,4 @@
+package org.vireo.kvm;
+
+/** Which address space an ioeventfd watches. */
+public enum IoSpace { PIO, MMIO }

@@ -1,0 +1,72 @@
+package org.vireo.kvm;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.vireo.bus.AddressAllocator;
+import org.vireo.bus.InterruptController;
+import org.vireo.bus.InterruptLine;
+import org.vireo.bus.IoBus;
+import org.vireo.bus.pci.PciBus;
+import org.vireo.machine.JavaGuest;
+import org.vireo.machine.Machine;
+
+/**
+ * The smallest {@link Machine} over a {@link TestGuest}: its memory and buses, device windows carved from
+ * {@code [mmioBase, +mmioSize)}, and interrupt lines that record their level (the guests here poll instead).
+ */
+final class GuestMachine implements Machine, InterruptController {
+    static final class Line implements InterruptLine {
+        volatile boolean level;
+        final AtomicInteger raises = new AtomicInteger();
+
+        @Override
+        public synchronized void set(boolean high) {
+            if (high && !level) raises.incrementAndGet();
+            level = high;
+        }
+    }
+
+    private final TestGuest guest;
+    private final AddressAllocator mmioSpace;
+    private final PciBus pci = new PciBus();
+    private final Map<Integer, Line> lines = new ConcurrentHashMap<>();
+    private final boolean[] irqUsed = new boolean[24];
+
+    GuestMachine(TestGuest guest, long mmioBase, long mmioSize) {
+        this.guest = guest;
+        this.mmioSpace = new AddressAllocator(mmioBase, mmioSize);
+    }
+
+    @Override public String name() { return "kvm-test"; }
+    @Override public org.vireo.memory.GuestMemory memory() { return guest.memory; }
+    @Override public IoBus mmio() { return guest.mmio; }
+    @Override public IoBus pio() { return guest.pio; }
+    @Override public PciBus pci() { return pci; }
+    @Override public InterruptController interrupts() { return this; }
+    @Override public AddressAllocator mmioSpace() { return mmioSpace; }
+    @Override public Optional<JavaGuest> javaGuest() { return Optional.empty(); }
+
+    @Override
+    public synchronized int allocateIrq() {
+        for (int i = 16; i < irqUsed.length; i++) {
+            if (!irqUsed[i]) {
+                irqUsed[i] = true;
+                return i;
+            }
+        }
+        throw new IllegalStateException("no free interrupt lines");
+    }
+
+    @Override
+    public synchronized void releaseIrq(int gsi) {
+        if (gsi >= 16 && gsi < irqUsed.length) irqUsed[gsi] = false;
+    }
+
+    @Override
+    public Line line(int gsi) { return lines.computeIfAbsent(gsi, g -> new Line()); }
+
+    @Override
+    public void sendMsi(long address, int data) { }
+}

@@ -1,0 +1,86 @@
+package org.vireo.kvm.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.List;
+import org.junit.Test;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.vireo.kvm.Kvm;
+import org.vireo.kvm.KvmAccelerator;
+import org.vireo.kvm.KvmException;
+import org.vireo.kvm.KvmStatus;
+
+/** The DS component registers the accelerator with the probe's answer as properties, KVM or not. */
+public class KvmAcceleratorComponentTest {
+    private record Registered(Class<?> type, Object service, Dictionary<String, ?> properties) {}
+
+    private final List<Registered> registered = new ArrayList<>();
+    private final List<String> unregistered = new ArrayList<>();
+
+    @SuppressWarnings("unchecked")
+    private BundleContext context() {
+        return (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {BundleContext.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("registerService") && args[0] instanceof Class<?> type) {
+                        registered.add(new Registered(type, args[1], (Dictionary<String, ?>) args[2]));
+                        return Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {ServiceRegistration.class},
+                                (p, m, a) -> {
+                                    if (m.getName().equals("unregister")) unregistered.add(type.getName());
+                                    return null;
+                                });
+                    }
+                    throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    private static KvmAcceleratorComponent.Config config(String device) {
+        return (KvmAcceleratorComponent.Config) Proxy.newProxyInstance(KvmAcceleratorComponentTest.class.getClassLoader(),
+                new Class<?>[] {KvmAcceleratorComponent.Config.class}, (p, m, a) -> switch (m.getName()) {
+                    case "device" -> device;
+                    case "annotationType" -> KvmAcceleratorComponent.Config.class;
+                    default -> throw new UnsupportedOperationException(m.getName());
+                });
+    }
+
+    @Test
+    public void withoutKvmTheServiceSaysWhyAndRefusesToOpen() {
+        KvmAcceleratorComponent c = new KvmAcceleratorComponent();
+        c.activate(context(), config("/nonexistent/kvm"));
+        assertEquals(1, registered.size());
+        Registered r = registered.get(0);
+        assertSame(KvmAccelerator.class, r.type());
+        assertSame(c, r.service());
+        assertEquals(false, r.properties().get(KvmAccelerator.AVAILABLE_PROPERTY));
+        assertEquals("UNAVAILABLE", r.properties().get(KvmAccelerator.STATE_PROPERTY));
+        assertTrue((String) r.properties().get(KvmAccelerator.REASON_PROPERTY), ((String) r.properties().get(KvmAccelerator.REASON_PROPERTY)).startsWith("no /nonexistent/kvm"));
+        assertFalse(c.usable());
+        KvmException e = assertThrows(KvmException.class, c::open);
+        assertTrue(e.getMessage(), e.getMessage().contains("KVM is not usable: no /nonexistent/kvm"));
+        c.deactivate();
+        assertEquals(List.of(KvmAccelerator.class.getName()), unregistered);
+    }
+
+    @Test
+    public void onThisHostTheServiceMatchesTheProbe() {
+        KvmAcceleratorComponent c = new KvmAcceleratorComponent();
+        c.activate(context(), config(Kvm.DEFAULT_DEVICE));
+        KvmStatus probe = KvmStatus.probe();
+        assertEquals(probe.state(), c.status().state());
+        assertEquals(probe.available(), registered.get(0).properties().get(KvmAccelerator.AVAILABLE_PROPERTY));
+        if (c.usable()) {
+            try (Kvm kvm = c.open()) {
+                assertNotNull(kvm.supportedCpuid());
+            }
+        }
+        c.deactivate();
+    }
+}
