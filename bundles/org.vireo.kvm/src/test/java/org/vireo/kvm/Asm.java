@@ -121,6 +121,15 @@ final class Asm {
         return this;
     }
 
+    /** mov [disp], r16/r32 (89 /r with a disp16 in real mode, disp32 in protected mode). */
+    Asm storeReg(R r, int width, long address) {
+        noLong();
+        size(width);
+        raw(0x89, (r.ordinal() << 3) | (mode == Mode.REAL16 ? 0x06 : 0x05));
+        disp(address);
+        return this;
+    }
+
     /** mov eax/rax, [bx|ebx|rbx] (8B 07 in real mode, 8B 03 otherwise). */
     Asm loadIndirectBx(int width) {
         size(width);
@@ -171,6 +180,23 @@ final class Asm {
     /** rep outsw (F3 6F). */
     Asm repOutsw() { return raw(0xF3, 0x6F); }
 
+    /** rep stosd (F3 66 AB in real mode, F3 AB in protected mode): cx dwords of eax to es:di. */
+    Asm repStosd() {
+        raw(0xF3);
+        size(32);
+        return raw(0xAB);
+    }
+
+    /** rep movsb (F3 A4): cx bytes from ds:si to es:di. */
+    Asm repMovsb() { return raw(0xF3, 0xA4); }
+
+    /** rep insw (F3 6D in real mode): cx words from port dx to es:di. */
+    Asm repInsw() {
+        raw(0xF3);
+        size(16);
+        return raw(0x6D);
+    }
+
     /** rep insb (F3 6C): cx bytes from port dx to es:di. */
     Asm repInsb() { return raw(0xF3, 0x6C); }
 
@@ -182,6 +208,19 @@ final class Asm {
         raw(0x3D);
         imm(value, width == 64 ? 32 : width);
         return this;
+    }
+
+    /** cmp a, b (39 /r): flags of a - b. */
+    Asm cmp(R a, R b, int width) {
+        size(width);
+        return raw(0x39, 0xC0 | (b.ordinal() << 3) | a.ordinal());
+    }
+
+    /** inc r16/r32 (40+r in 16/32-bit modes; FF /0 in 64-bit mode). */
+    Asm inc(R r, int width) {
+        size(width);
+        if (mode == Mode.LONG64) return raw(0xFF, 0xC0 | r.ordinal());
+        return raw(0x40 + r.ordinal());
     }
 
     /** dec r16/r32 (48+r in 16/32-bit modes; FF /1 in 64-bit mode). */
@@ -231,8 +270,10 @@ final class Asm {
 
     Asm cld() { return raw(0xFC); }
 
+    Asm std() { return raw(0xFD); }
+
     Asm nop() { return raw(0x90); }
 
-    /** iret (CF) in real mode. */
-    Asm iret() { return raw(0xCF); }
+    /** iret in real mode, iretd in protected mode (CF); iretq in long mode (48 CF). */
+    Asm iret() { return mode == Mode.LONG64 ? raw(0x48, 0xCF) : raw(0xCF); }
 }

@@ -17,16 +17,15 @@ import org.junit.Before;
 import org.junit.Test;
 
 /**
- * External interrupts into a real-mode guest's IVT handler: through the in-kernel irqchip (KVM_IRQ_LINE and irqfd)
- * and, without it, through user-space injection (KVM_INTERRUPT at an interrupt window).
+ * KVM-only interrupt paths through the in-kernel irqchip: KVM_IRQ_LINE and irqfd into a real-mode guest's IVT
+ * handler via the in-kernel 8259, and KVM_SIGNAL_MSI to the in-kernel LAPIC. User-space injection by vector runs on
+ * both accelerators in {@link InjectedInterruptGuestTest}.
  */
 public class InterruptGuestTest {
-    private static final int IRQ = 5;
-    private static final int VECTOR_BASE = 0x20;
-    private static final int VECTOR = VECTOR_BASE + IRQ;
-    private static final int HANDLER = 0x2000;
-    private static final int READY_PORT = 0x501;
-    private static final int MARKER_PORT = 0x502;
+    private static final int IRQ = InjectedInterruptGuestTest.IRQ;
+    private static final int HANDLER = InjectedInterruptGuestTest.HANDLER;
+    private static final int READY_PORT = InjectedInterruptGuestTest.READY_PORT;
+    private static final int MARKER_PORT = InjectedInterruptGuestTest.MARKER_PORT;
 
     private TestGuest guest;
     private final ExecutorService runner = Executors.newSingleThreadExecutor(r -> {
@@ -50,45 +49,11 @@ public class InterruptGuestTest {
         runner.shutdownNow();
     }
 
-    /**
-     * Installs the IVT entry, optionally programs the master 8259 (vector base 0x20, only IRQ5 unmasked), enables
-     * interrupts, reports ready, then waits: {@code hlt} in a loop, or a busy loop when {@code spin}.
-     */
-    private static byte[] mainProgram(boolean programPic, boolean spin) {
-        Asm a = Asm.real()
-                .storeImm(16, VECTOR * 4, HANDLER)      // mov word [vector*4], handler offset
-                .storeImm(16, VECTOR * 4 + 2, 0);       // mov word [vector*4+2], segment 0
-        if (programPic) {
-            a.mov(AX, 0x11, 8).outImm(0x20)             // ICW1: edge triggered, cascade, ICW4 follows
-                    .mov(AX, VECTOR_BASE, 8).outImm(0x21) // ICW2: vector base 0x20
-                    .mov(AX, 0x04, 8).outImm(0x21)      // ICW3: slave on IRQ2
-                    .mov(AX, 0x01, 8).outImm(0x21)      // ICW4: 8086 mode
-                    .mov(AX, ~(1 << IRQ) & 0xFF, 8).outImm(0x21); // OCW1: mask all but IRQ5
-        }
-        a.sti()                                         // sti
-                .mov(DX, READY_PORT, 16).mov(AX, 'R', 8).outDx(8); // out READY_PORT, 'R'
-        if (spin) {
-            a.label("spin").jmp("spin");                // jmp $
-        } else {
-            a.label("wait").hlt().jmp("wait");          // hlt; jmp wait
-        }
-        return a.bytes();
-    }
-
-    /** The handler: out MARKER_PORT, 'I'; EOI to the PIC; then iret, or halt with interrupts off. */
-    private static byte[] handler(boolean eoi, boolean haltAfter) {
-        Asm a = Asm.real().mov(DX, MARKER_PORT, 16).mov(AX, 'I', 8).outDx(8); // out MARKER_PORT, 'I'
-        if (eoi) a.mov(AX, 0x20, 8).outImm(0x20);       // out 0x20, 0x20 (non-specific EOI)
-        if (haltAfter) a.cli().hlt();
-        else a.iret();
-        return a.bytes();
-    }
-
     private KvmVcpu withIrqchip() {
         InKernelDevices devices = guest.vm.createInKernelDevices();
         assumeTrue("no in-kernel irqchip on this host: " + devices.notes(), devices.irqchip());
-        guest.load(HANDLER, handler(true, false));
-        KvmVcpu v = guest.realMode(mainProgram(true, false));
+        guest.load(HANDLER, InjectedInterruptGuestTest.handler(true, false));
+        KvmVcpu v = guest.realMode(InjectedInterruptGuestTest.mainProgram(true, false));
         // With the in-kernel irqchip HLT waits in the kernel: the marker write ends the test.
         marker.onWrite(v::requestStop);
         return v;
@@ -119,36 +84,12 @@ public class InterruptGuestTest {
     }
 
     @Test
-    public void userSpaceInjectionWakesAHaltedGuest() {
-        guest.load(HANDLER, handler(false, false));
-        KvmVcpu v = guest.realMode(mainProgram(false, false));
-        guest.pio.register(READY_PORT, 1, "ready", new Recorder().onWrite(() -> v.queueInterrupt(VECTOR)));
-        // The handler runs, irets to the hlt loop, and with nothing more pending the guest halts.
-        assertEquals(v.lastError().orElse(""), StopReason.HALTED, guest.run(v));
-        assertEquals("I", marker.text());
-        assertEquals(-1, v.pendingInterrupt());
-    }
-
-    @Test
-    public void userSpaceInjectionFromAnotherThreadReachesASpinningGuest() throws Exception {
-        guest.load(HANDLER, handler(false, true));
-        KvmVcpu v = guest.realMode(mainProgram(false, true));
-        guest.pio.register(READY_PORT, 1, "ready", new Recorder().onWrite(ready::countDown));
-        Future<StopReason> result = runner.submit(v::run);
-        assertTrue("guest never got ready", ready.await(10, TimeUnit.SECONDS));
-        v.queueInterrupt(VECTOR);             // the guest makes no exits: only the kick gets it out
-        assertEquals(StopReason.HALTED, awaitOrStop(v, result));
-        assertEquals("I", marker.text());
-    }
-
-    @Test
     public void msiThroughTheInKernelLapicRunsAProtectedModeIdtHandler() {
         InKernelDevices devices = guest.vm.createInKernelDevices();
         assumeTrue("no in-kernel irqchip on this host: " + devices.notes(), devices.irqchip());
         int vector = 0x30;
         long idt = 0x600;
-        // A 32-bit interrupt gate: handler offset, code selector 0x08, present, DPL 0, type 0xE.
-        guest.memory.writeLong(idt + vector * 8L, (HANDLER & 0xFFFFL) | (0x08L << 16) | (0x8E00L << 32) | ((long) (HANDLER >>> 16) << 48));
+        GuestLayout.writeInterruptGate32(guest.memory, idt, vector, HANDLER);
         guest.load(HANDLER, Asm.prot32()
                 .mov(DX, MARKER_PORT, 16).mov(AX, 'M', 8).outDx(8)       // out MARKER_PORT, 'M'
                 .mov(Asm.R.BX, 0xFEE0_00B0L, 32).zero(AX, 32)            // ebx = LAPIC EOI register

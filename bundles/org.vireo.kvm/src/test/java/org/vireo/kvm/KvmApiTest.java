@@ -96,6 +96,19 @@ public class KvmApiTest {
     }
 
     @Test
+    public void registersRoundTrip() {
+        KvmVcpu v = guest.realMode(Asm.real().hlt().bytes());
+        Registers r = Registers.fromArray(new long[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, TestGuest.CODE, 0x2});
+        v.setRegisters(r);
+        assertEquals(r, v.registers());
+        SpecialRegisters s = v.specialRegisters();
+        v.setSpecialRegisters(s);
+        assertEquals(s, v.specialRegisters());
+        assertEquals(StopReason.HALTED, guest.run(v));
+        assertEquals("general registers survive a run", 12, v.registers().r11());
+    }
+
+    @Test
     public void virtualThreadsMayNotRunAVcpu() throws Exception {
         KvmVcpu v = guest.realMode(Asm.real().hlt().bytes());
         Throwable[] thrown = new Throwable[1];

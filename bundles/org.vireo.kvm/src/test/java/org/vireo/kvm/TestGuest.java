@@ -14,11 +14,14 @@ import org.vireo.memory.GuestMemory;
 
 /**
  * A freestanding test guest on KVM: RAM at guest-physical 0, port and MMIO buses, one vCPU, and set-ups for real,
- * protected and long mode. Tests that need KVM call {@link #assumeKvm()} first, which skips them with the reason.
+ * protected and long mode (laid out by {@link GuestLayout}). Tests that need KVM call {@link #assumeKvm()} first,
+ * which skips them with the reason. Tests that run on both accelerators use {@link TestAccelerator} instead.
  */
 final class TestGuest implements AutoCloseable {
-    static final long CODE = 0x1000;
-    static final long STACK_TOP = 0x8000;
+    static final long CODE = GuestLayout.CODE;
+    static final long STACK_TOP = GuestLayout.STACK_TOP;
+    static final long GDT = GuestLayout.GDT;
+    static final long PML4 = GuestLayout.PML4;
 
     final Arena arena = Arena.ofShared();
     final GuestMemory memory;
@@ -82,66 +85,45 @@ final class TestGuest implements AutoCloseable {
     /** Real mode, all segments at 0, code at {@link #CODE}. */
     KvmVcpu realMode(byte[] code) {
         load(CODE, code);
-        KvmVcpu v = vcpu();
-        SpecialRegisters s = v.specialRegisters();
-        v.setSpecialRegisters(s.withSegments(Segment.realMode(0, true), Segment.realMode(0, false), Segment.realMode(0, false),
-                Segment.realMode(0, false), Segment.realMode(0, false), Segment.realMode(0, false)));
-        v.setRegisters(Registers.initial().withRip(CODE).withRsp(STACK_TOP));
-        return v;
+        return enter(Asm.Mode.REAL16);
     }
-
-    static final long GDT = 0x500;
 
     /** Flat 32-bit protected mode without paging: code selector 0x08, data 0x10, from a GDT the guest could reload. */
     KvmVcpu protectedMode32(byte[] code) {
         load(CODE, code);
-        writeGdt();
-        KvmVcpu v = vcpu();
-        SpecialRegisters s = v.specialRegisters();
-        s = s.withFlatSegments(Segment.flatCode32(0x08), Segment.flatData(0x10))
-                .withTables(s.tr(), s.ldt(), new DescriptorTable(GDT, 3 * 8 - 1), s.idt())
-                .withControl(s.cr0() | SpecialRegisters.CR0_PE, s.cr3(), s.cr4(), s.efer());
-        v.setSpecialRegisters(s);
-        v.setRegisters(Registers.initial().withRip(CODE).withRsp(STACK_TOP));
-        return v;
+        GuestLayout.writeGdt(memory);
+        return enter(Asm.Mode.PROT32);
     }
 
-    static final long PML4 = 0x10000;
-
-    /**
-     * 64-bit long mode with identity paging of the first 4 GiB by 2 MiB pages (PML4 at 0x10000, one PDPT, four page
-     * directories), so MMIO windows below 4 GiB are reachable at their physical addresses.
-     */
+    /** 64-bit long mode with identity paging of the first 4 GiB ({@link GuestLayout#writeIdentityPaging}). */
     KvmVcpu longMode(byte[] code) {
         load(CODE, code);
-        writeGdt();
-        long pdpt = PML4 + 0x1000;
-        long pd = PML4 + 0x2000;
-        memory.writeLong(PML4, pdpt | 0x3);                        // present, writable
-        for (int i = 0; i < 4; i++) {
-            memory.writeLong(pdpt + i * 8L, (pd + i * 0x1000L) | 0x3);
-            for (int j = 0; j < 512; j++) {
-                long physical = ((long) i << 30) | ((long) j << 21);
-                memory.writeLong(pd + i * 0x1000L + j * 8L, physical | 0x83); // present, writable, 2 MiB page
-            }
-        }
+        GuestLayout.writeGdt(memory);
+        GuestLayout.writeIdentityPaging(memory);
+        return enter(Asm.Mode.LONG64);
+    }
+
+    /**
+     * Sets the vCPU's registers for {@code mode} with rip at {@link #CODE} and the stack at {@link #STACK_TOP}; the
+     * GDT and page tables of {@link GuestLayout} must already be in memory for the protected and long modes.
+     */
+    KvmVcpu enter(Asm.Mode mode) {
         KvmVcpu v = vcpu();
         SpecialRegisters s = v.specialRegisters();
-        s = s.withFlatSegments(Segment.code64(0x18), Segment.flatData(0x10))
-                .withTables(s.tr(), s.ldt(), new DescriptorTable(GDT, 4 * 8 - 1), s.idt())
-                .withControl(s.cr0() | SpecialRegisters.CR0_PE | SpecialRegisters.CR0_PG, PML4,
-                        s.cr4() | SpecialRegisters.CR4_PAE, s.efer() | SpecialRegisters.EFER_LME | SpecialRegisters.EFER_LMA);
+        s = switch (mode) {
+            case REAL16 -> s.withSegments(Segment.realMode(0, true), Segment.realMode(0, false), Segment.realMode(0, false),
+                    Segment.realMode(0, false), Segment.realMode(0, false), Segment.realMode(0, false));
+            case PROT32 -> s.withFlatSegments(Segment.flatCode32(GuestLayout.CODE32_SELECTOR), Segment.flatData(GuestLayout.DATA_SELECTOR))
+                    .withTables(s.tr(), s.ldt(), new DescriptorTable(GDT, GuestLayout.GDT_LIMIT_32), s.idt())
+                    .withControl(s.cr0() | SpecialRegisters.CR0_PE, s.cr3(), s.cr4(), s.efer());
+            case LONG64 -> s.withFlatSegments(Segment.code64(GuestLayout.CODE64_SELECTOR), Segment.flatData(GuestLayout.DATA_SELECTOR))
+                    .withTables(s.tr(), s.ldt(), new DescriptorTable(GDT, GuestLayout.GDT_LIMIT_64), s.idt())
+                    .withControl(s.cr0() | SpecialRegisters.CR0_PE | SpecialRegisters.CR0_PG, PML4,
+                            s.cr4() | SpecialRegisters.CR4_PAE, s.efer() | SpecialRegisters.EFER_LME | SpecialRegisters.EFER_LMA);
+        };
         v.setSpecialRegisters(s);
         v.setRegisters(Registers.initial().withRip(CODE).withRsp(STACK_TOP));
         return v;
-    }
-
-    /** GDT: null, flat 32-bit code (0x08), flat data (0x10), 64-bit code (0x18). */
-    private void writeGdt() {
-        memory.writeLong(GDT, 0);
-        memory.writeLong(GDT + 0x08, 0x00CF_9B00_0000_FFFFL);
-        memory.writeLong(GDT + 0x10, 0x00CF_9300_0000_FFFFL);
-        memory.writeLong(GDT + 0x18, 0x00AF_9B00_0000_FFFFL);
     }
 
     @Override
