@@ -15,6 +15,9 @@ final class Block {
      * linear page with no TLB flush in between (the interpreter checks that); saves the lookup on hot branches.
      */
     Block succ0, succ1;
+    /** Executions counted towards JIT translation, and the translation once made. */
+    int heat;
+    JitBlock jit;
     long succRip0 = -1, succRip1 = -1;
 
     Block(long phys, int mode, Insn[] insns) {

@@ -9,7 +9,8 @@ import java.util.ArrayList;
  */
 final class CodeCache {
     private static final int FAST_BITS = 14;
-    private static final int MAX_BLOCKS = 1 << 20;
+    /** Beyond this many blocks (~100 MB of decoded instructions) the cache starts over. */
+    private static final int MAX_BLOCKS = 1 << 17;
 
     private final LongMap<Block> blocks = new LongMap<>(1 << 14);
     private final LongMap<ArrayList<Block>> byPage = new LongMap<>(1 << 10);

@@ -27,7 +27,7 @@ final class Decoder {
                 Ops.INT1, Ops.LOOP, Ops.LOOPE, Ops.LOOPNE, Ops.JCXZ, Ops.HLT, Ops.SYSCALL, Ops.SYSRET, Ops.SYSENTER,
                 Ops.SYSEXIT, Ops.MOV_CR_R, Ops.WRMSR, Ops.LMSW, Ops.INVLPG, Ops.STI, Ops.POPF, Ops.MOV_SEG_RM,
                 Ops.POP_SEG, Ops.CLTS, Ops.LGDT, Ops.LIDT, Ops.LLDT, Ops.LTR, Ops.MOV_DR_R, Ops.SWAPGS, Ops.FXRSTOR,
-                Ops.LDS, Ops.LES, Ops.WBINVD, Ops.MWAIT, Ops.BOUND};
+                Ops.LDS, Ops.LES, Ops.WBINVD, Ops.MWAIT, Ops.BOUND, Ops.CALL64, Ops.RET64};
         for (int op : enders) ENDS_BLOCK[op] = true;
     }
 
@@ -60,7 +60,43 @@ final class Decoder {
             return i;
         }
         i.len = pos - start;
+        specialise(i, mode);
         return i;
+    }
+
+    /**
+     * Rewrites the hottest forms into specialised operations (fixed operand size, register or memory known), so
+     * the interpreter skips the generic size and operand switches. The specialised forms keep the destination
+     * register in {@code reg} and a source register in {@code rm}.
+     */
+    static void specialise(Insn i, int mode) {
+        boolean q = i.size == 8, d = i.size == 4;
+        if (!q && !d) return;
+        boolean reg = i.rm >= 0;
+        boolean m64 = mode == MODE64;
+        switch (i.op) {
+            case Ops.MOV_R_RM -> i.op = reg ? (q ? Ops.MOV_RR64 : Ops.MOV_RR32) : (q ? Ops.LOAD64 : Ops.LOAD32);
+            case Ops.MOV_RM_R -> {
+                if (reg) { swap(i); i.op = q ? Ops.MOV_RR64 : Ops.MOV_RR32; }
+                else i.op = q ? Ops.STORE64 : Ops.STORE32;
+            }
+            case Ops.ALU_RM_R -> { if (reg) { swap(i); i.op = q ? Ops.ALU_RR64 : Ops.ALU_RR32; } }
+            case Ops.ALU_R_RM -> i.op = reg ? (q ? Ops.ALU_RR64 : Ops.ALU_RR32) : (q ? Ops.ALU_RM64 : Ops.ALU_RM32);
+            case Ops.ALU_RM_I -> { if (reg) { i.reg = i.rm; i.op = q ? Ops.ALU_RI64 : Ops.ALU_RI32; } }
+            case Ops.TEST_RM_R -> { if (reg) i.op = q ? Ops.TEST_RR64 : Ops.TEST_RR32; }
+            case Ops.LEA -> { if (q) i.op = Ops.LEA64; }
+            case Ops.PUSH_R -> { if (q && m64) i.op = Ops.PUSH64; }
+            case Ops.POP_R -> { if (q && m64) i.op = Ops.POP64; }
+            case Ops.CALL_REL -> { if (q && m64) i.op = Ops.CALL64; }
+            case Ops.RET -> { if (q && m64 && i.imm == 0) i.op = Ops.RET64; }
+            default -> { }
+        }
+    }
+
+    private static void swap(Insn i) {
+        int t = i.reg;
+        i.reg = i.rm;
+        i.rm = t;
     }
 
     private static final class TooLong extends RuntimeException {

@@ -13,6 +13,7 @@ final class Insn {
     int size;          // operand size in bytes: 1, 2, 4, 8
     int szi;           // log2(size)
     int len;           // instruction length in bytes
+    int offset;        // byte offset from the start of its block (RIP = block entry + offset)
     int reg;           // ModRM.reg or opcode register (0..15; 0x20|n for AH, CH, DH, BH)
     int rm = -1;       // ModRM.rm register, or -1 for a memory operand
     int base = CpuState.NOREG, index = CpuState.NOREG, scale;

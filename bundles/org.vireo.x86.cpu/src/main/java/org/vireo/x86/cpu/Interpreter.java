@@ -37,9 +37,25 @@ final class Interpreter extends SystemOps {
 
     // ------------------------------------------------------------------ run loop
 
+    private static final System.Logger LOG = System.getLogger(Interpreter.class.getName());
+
     StopReason run(long maxInstructions) {
         runThread = Thread.currentThread();
         try {
+            return runLoop(maxInstructions);
+        } catch (RuntimeException | StackOverflowError e) {
+            // An emulator bug, never a guest fault (those are CpuExceptions): stop this machine, keep the host up.
+            LOG.log(System.Logger.Level.ERROR, "x86 emulator internal error at rip=0x" + Long.toHexString(s.rip)
+                    + "; the machine is shut down\n" + s, e);
+            shutdown = true;
+            return StopReason.SHUTDOWN;
+        } finally {
+            runThread = null;
+        }
+    }
+
+    private StopReason runLoop(long maxInstructions) {
+        {
             if (s.externallyModified) {
                 s.externallyModified = false;
                 m.flush();
@@ -88,10 +104,10 @@ final class Interpreter extends SystemOps {
                 }
                 budget -= executeBlock(budget);
             }
-        } finally {
-            runThread = null;
         }
     }
+
+    long compiledBlocks() { return jit.compiledBlocks(); }
 
     void wakeUp() {
         Thread t = runThread;
@@ -124,9 +140,27 @@ final class Interpreter extends SystemOps {
     /** Runs at most {@code max} instructions of the block at RIP; returns how many retired. */
     private int executeBlock(long max) {
         int k = 0;
+        boolean compiled = false;
         try {
             Block b = blockAtRip();
             Insn[] insns = b.insns;
+            if (jitEnabled && b.jit == null && b.mode == Decoder.MODE64 && b.valid && ++b.heat == jitThreshold) {
+                try {
+                    b.jit = jit.compile(b);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "JIT: block at 0x" + Long.toHexString(b.phys) + " stays interpreted", e);
+                }
+            }
+            JitBlock jb = b.jit;
+            if (jb != null && max >= insns.length && b.valid) {
+                compiled = true;
+                jitIndex = 0;
+                k = jb.run(this, s.rip);
+                endBlock = false;
+                m.codeWritten = false;
+                retired += k;
+                return k;
+            }
             int n = (int) Math.min(insns.length, max);
             long mask = ripMask();
             while (k < n) {
@@ -142,6 +176,7 @@ final class Interpreter extends SystemOps {
                 }
             }
         } catch (CpuException e) {
+            if (compiled) k = jitIndex;
             endBlock = false;
             m.codeWritten = false;
             lastBlock = null;
@@ -152,6 +187,12 @@ final class Interpreter extends SystemOps {
     }
 
     // The block that ran last, where it ran, and the MMU epoch then: the chaining context.
+    long chainHits, lookups;   // diagnostics
+    /** Set by compiled blocks before each instruction: how many of the block's instructions completed. */
+    int jitIndex;
+    private final JitCompiler jit = new JitCompiler();
+    boolean jitEnabled = Boolean.getBoolean("vireo.x86.jit");
+    int jitThreshold = Integer.getInteger("vireo.x86.jit.threshold", 2000);
     private Block lastBlock;
     private long lastPage = -1;
     private int lastEpoch;
@@ -163,8 +204,9 @@ final class Interpreter extends SystemOps {
         boolean chainable = prev != null && page == lastPage && m.epoch == lastEpoch;
         if (chainable) {
             Block c = linear == prev.succRip0 ? prev.succ0 : linear == prev.succRip1 ? prev.succ1 : null;
-            if (c != null && c.valid && c.mode == mode) return enter(c, page);
+            if (c != null && c.valid && c.mode == mode) { chainHits++; return enter(c, page); }
         }
+        lookups++;
         long phys = m.fetchPhys(linear);
         Block b = code.lookup(phys, mode);
         if (b == null) b = decodeBlock(linear, phys);
@@ -196,9 +238,20 @@ final class Interpreter extends SystemOps {
                 if (!list.isEmpty()) break;
                 return crossPageBlock(linear, phys, avail);
             }
+            i.offset = pos;
             list.add(i);
             pos += i.len;
-            if (Decoder.endsBlock(i) || pos >= avail || list.size() >= MAX_BLOCK) break;
+            if (list.size() >= MAX_BLOCK) break;
+            if ((i.op == Ops.JMP_REL || i.op == Ops.CALL64) && mode != Decoder.MODE16 && i.size != 2) {
+                // Follow a direct jump or call whose target is on the same page: one block instead of two.
+                long target = pageOff + pos + i.imm;
+                if (target >= pageOff && target < 4096) {
+                    pos = (int) (target - pageOff);
+                    continue;
+                }
+                break;
+            }
+            if (Decoder.endsBlock(i) || pos >= avail) break;
         }
         Block b = new Block(phys, mode, list.toArray(new Insn[0]));
         if (m.isRam(phys & ~0xfffL, 4096)) {
@@ -223,8 +276,31 @@ final class Interpreter extends SystemOps {
 
     // ------------------------------------------------------------------ dispatch
 
-    private void exec(Insn i) {
+    /** Executes one instruction (package-private: compiled blocks call it for what they do not translate). */
+    void exec(Insn i) {
         switch (i.op) {
+            case Ops.MOV_RR64 -> R[i.reg] = R[i.rm];
+            case Ops.MOV_RR32 -> R[i.reg] = R[i.rm] & 0xffffffffL;
+            case Ops.LOAD64 -> R[i.reg] = m.read64(lin(i));
+            case Ops.LOAD32 -> R[i.reg] = m.read32(lin(i)) & 0xffffffffL;
+            case Ops.STORE64 -> m.write64(lin(i), R[i.reg]);
+            case Ops.STORE32 -> m.write32(lin(i), R[i.reg]);
+            case Ops.ALU_RR64 -> { long r = alu(i.sub, 3, R[i.reg], R[i.rm]); if (i.sub != 7) R[i.reg] = r; }
+            case Ops.ALU_RR32 -> { long r = alu(i.sub, 2, R[i.reg] & 0xffffffffL, R[i.rm] & 0xffffffffL); if (i.sub != 7) R[i.reg] = r; }
+            case Ops.ALU_RI64 -> { long r = alu(i.sub, 3, R[i.reg], i.imm); if (i.sub != 7) R[i.reg] = r; }
+            case Ops.ALU_RI32 -> { long r = alu(i.sub, 2, R[i.reg] & 0xffffffffL, i.imm); if (i.sub != 7) R[i.reg] = r; }
+            case Ops.ALU_RM64 -> { long r = alu(i.sub, 3, R[i.reg], m.read64(lin(i))); if (i.sub != 7) R[i.reg] = r; }
+            case Ops.ALU_RM32 -> {
+                long r = alu(i.sub, 2, R[i.reg] & 0xffffffffL, m.read32(lin(i)) & 0xffffffffL);
+                if (i.sub != 7) R[i.reg] = r;
+            }
+            case Ops.TEST_RR64 -> logicFlags(R[i.reg] & R[i.rm], 3);
+            case Ops.TEST_RR32 -> logicFlags(R[i.reg] & R[i.rm] & 0xffffffffL, 2);
+            case Ops.LEA64 -> R[i.reg] = ea(i);
+            case Ops.PUSH64 -> { long v = R[i.reg], sp = R[RSP] - 8; m.write64(sp, v); R[RSP] = sp; }
+            case Ops.POP64 -> { long sp = R[RSP]; long v = m.read64(sp); R[RSP] = sp + 8; R[i.reg] = v; }
+            case Ops.CALL64 -> { long sp = R[RSP] - 8; m.write64(sp, nextRip); R[RSP] = sp; nextRip += i.imm; }
+            case Ops.RET64 -> { long sp = R[RSP]; nextRip = m.read64(sp); R[RSP] = sp + 8; }
             case Ops.MOV_RM_R -> writeRm(i, getReg(i.reg, i.size));
             case Ops.MOV_R_RM -> setReg(i.reg, i.size, readRm(i));
             case Ops.MOV_RM_I -> writeRm(i, i.imm);
@@ -445,7 +521,7 @@ final class Interpreter extends SystemOps {
         return r;
     }
 
-    private void logicFlags(long r, int szi) {
+    void logicFlags(long r, int szi) {
         s.ccOp = K_LOGIC << 2 | szi;
         s.ccDst = r;
     }

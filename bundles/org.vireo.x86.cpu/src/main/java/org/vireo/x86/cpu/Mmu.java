@@ -63,7 +63,8 @@ final class Mmu {
     /** The TLB of the current privilege level. */
     Tlb tlb = supervisor;
     boolean userMode;
-    private boolean largePagesCached;
+    /** The largest page size (4K, 2M/4M or 1G) that entries in the TLBs came from since the last full flush. */
+    private long largestPageCached = 4096;
     /** Set when a write dropped decoded code: the executing block must stop after the current instruction. */
     boolean codeWritten;
 
@@ -87,12 +88,26 @@ final class Mmu {
         epoch++;
         supervisor.flush();
         user.flush();
-        largePagesCached = false;
+        largestPageCached = 4096;
     }
 
+    /** INVLPG: drops {@code lin}'s page, or every entry inside the largest page size cached since the last flush. */
     void flushPage(long lin) {
         epoch++;
-        if (largePagesCached) { flush(); return; }
+        if (largestPageCached > 4096) {
+            long region = lin & -largestPageCached;
+            for (Tlb t : new Tlb[] {supervisor, user}) {
+                for (int i = 0; i < TLB_SIZE; i++) {
+                    long tag = t.rTag[i];
+                    if (tag != -1 && (tag & -largestPageCached) == region) {
+                        t.rTag[i] = -1;
+                        t.wTag[i] = -1;
+                        t.xTag[i] = -1;
+                    }
+                }
+            }
+            return;
+        }
         int idx = (int) (lin >>> 12) & TLB_MASK;
         for (Tlb t : new Tlb[] {supervisor, user}) {
             t.rTag[idx] = -1;
@@ -398,7 +413,7 @@ final class Mmu {
             allow &= pde;
             if ((pde & PS) != 0 && (s.cr4 & CR4_PSE) != 0) {
                 physPage = (pde & 0xffc00000L) | ((pde & 0x1fe000L) << 19) | (lin & 0x3ff000L);
-                largePagesCached = true;
+                largestPageCached = Math.max(largestPageCached, 1L << 22);
             } else {
                 long pteAddr = (pde & 0xfffff000L) | ((lin >>> 12) & 0x3ff) * 4;
                 long pte = physRead(pteAddr, 4);
@@ -440,7 +455,7 @@ final class Mmu {
                 if ((e & PS) != 0 && (level == 2 || level == 3)) {
                     long pageMask = (1L << shift) - 1;
                     physPage = (e & ADDR & ~pageMask) | (lin & pageMask & ~0xfffL);
-                    largePagesCached = true;
+                    largestPageCached = Math.max(largestPageCached, 1L << shift);
                     break;
                 }
                 table = e & ADDR;

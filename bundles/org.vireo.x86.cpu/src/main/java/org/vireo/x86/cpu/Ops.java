@@ -166,7 +166,28 @@ final class Ops {
     static final int LES = 158;
     static final int LDS = 159;
 
-    static final int COUNT = 160;
+    // Specialised forms chosen by Decoder.specialise(): reg = destination, rm = source register.
+    static final int MOV_RR64 = 160;
+    static final int MOV_RR32 = 161;
+    static final int LOAD64 = 162;
+    static final int LOAD32 = 163;
+    static final int STORE64 = 164;
+    static final int STORE32 = 165;
+    static final int ALU_RR64 = 166;
+    static final int ALU_RR32 = 167;
+    static final int ALU_RI64 = 168;
+    static final int ALU_RI32 = 169;
+    static final int TEST_RR64 = 170;
+    static final int TEST_RR32 = 171;
+    static final int LEA64 = 172;
+    static final int PUSH64 = 173;
+    static final int POP64 = 174;
+    static final int CALL64 = 175;
+    static final int RET64 = 176;
+    static final int ALU_RM64 = 177;
+    static final int ALU_RM32 = 178;
+
+    static final int COUNT = 179;
     private static final String[] NAMES = {
         "UD", "GP0", "NOP", "PAUSE", "ALU_RM_R", "ALU_R_RM", "ALU_RM_I", "TEST_RM_R",
         "TEST_RM_I", "INC", "DEC", "NOT", "NEG", "MUL1", "IMUL1", "DIV",
@@ -188,6 +209,7 @@ final class Ops {
         "CLFLUSH", "FENCE", "XGETBV", "MONITOR", "MWAIT", "X87", "FWAIT", "FXSAVE",
         "FXRSTOR", "LDMXCSR", "STMXCSR", "SSE", "EMMS", "SALC", "DAA", "DAS",
         "AAA", "AAS", "AAM", "AAD", "BOUND", "ARPL", "LES", "LDS",
+        "MOV_RR64", "MOV_RR32", "LOAD64", "LOAD32", "STORE64", "STORE32", "ALU_RR64", "ALU_RR32", "ALU_RI64", "ALU_RI32", "TEST_RR64", "TEST_RR32", "LEA64", "PUSH64", "POP64", "CALL64", "RET64", "ALU_RM64", "ALU_RM32",
     };
 
     static String name(int op) { return op >= 0 && op < NAMES.length ? NAMES[op] : "op" + op; }

@@ -67,7 +67,7 @@ abstract class SystemOps extends ExecBase {
         s.sel[seg] = selector & 0xffff;
         s.segBase[seg] = descBase(desc);
         s.segLimit[seg] = descLimit(desc);
-        s.segAttr[seg] = descAttr(desc) | (int) (Segment.TYPE_ACCESSED);
+        s.segAttr[seg] = descAttr(desc) | Segment.TYPE_ACCESSED;
     }
 
     final void loadRealSeg(int seg, int selector) {
@@ -693,6 +693,16 @@ abstract class SystemOps extends ExecBase {
 
     // ------------------------------------------------------------------ MSRs and TSC
 
+    static final int MSR_ARCH_CAPABILITIES = 0x10a;
+    /**
+     * IA32_ARCH_CAPABILITIES: an interpreter does not execute speculatively, so it is truthfully "not affected" by
+     * Meltdown (RDCL_NO), SSB, MDS, TAA, MMIO stale data, BHI, PBRSB, GDS and RFDS. Linux then skips page-table
+     * isolation (which would flush the whole TLB twice per system call) and the buffer-clearing mitigations.
+     */
+    static final long ARCH_CAPABILITIES = 1L /* RDCL_NO */ | 1L << 3 /* SKIP_VMENTRY_L1DFLUSH */ | 1L << 4 /* SSB_NO */
+            | 1L << 5 /* MDS_NO */ | 1L << 6 /* PSCHANGE_MC_NO */ | 1L << 8 /* TAA_NO */ | 1L << 13 /* SBDR_SSDP_NO */
+            | 1L << 14 /* FBSDP_NO */ | 1L << 15 /* PSDP_NO */ | 1L << 20 /* BHI_NO */ | 1L << 24 /* PBRSB_NO */
+            | 1L << 26 /* GDS_NO */ | 1L << 27 /* RFDS_NO */;
     static final int MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_BIOS_SIGN = 0x8b, MSR_MTRRCAP = 0xfe,
             MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176, MSR_MISC_ENABLE = 0x1a0,
             MSR_PAT = 0x277, MSR_MTRR_DEF_TYPE = 0x2ff;
@@ -709,6 +719,7 @@ abstract class SystemOps extends ExecBase {
             case MSR_TSC -> tsc();
             case MSR_APIC_BASE -> 0xfee00000L | 0x100;   // BSP; the APIC itself is absent and disabled
             case MSR_BIOS_SIGN, MSR_MTRRCAP -> 0;
+            case MSR_ARCH_CAPABILITIES -> ARCH_CAPABILITIES;
             case MSR_SYSENTER_CS -> s.sysenterCs;
             case MSR_SYSENTER_ESP -> s.sysenterEsp;
             case MSR_SYSENTER_EIP -> s.sysenterEip;
@@ -787,6 +798,7 @@ abstract class SystemOps extends ExecBase {
             | 1 << 8 /* CX8 */ | 1 << 13 /* PGE */ | 1 << 15 /* CMOV */ | 1 << 16 /* PAT */ | 1 << 19 /* CLFSH */
             | 1 << 23 /* MMX */ | 1 << 24 /* FXSR */ | 1 << 25 /* SSE */ | 1 << 26 /* SSE2 */;
     static final int LEAF1_ECX = 1 << 13; /* CX16 */
+    static final int LEAF7_EDX = 1 << 29; /* IA32_ARCH_CAPABILITIES */
     static final int EXT1_EDX = 1 << 11 /* SYSCALL */ | 1 << 20 /* NX */ | 1 << 27 /* RDTSCP */ | 1 << 29 /* LM */;
     static final int EXT1_ECX = 1; /* LAHF/SAHF in 64-bit mode */
 
@@ -801,6 +813,7 @@ abstract class SystemOps extends ExecBase {
                 c = LEAF1_ECX;
                 d = LEAF1_EDX;
             }
+            case 7 -> { if ((int) R[RCX] == 0) d = LEAF7_EDX; }
             case 0x80000000 -> { a = 0x80000008; b = VENDOR[0]; d = VENDOR[1]; c = VENDOR[2]; }
             case 0x80000001 -> { c = EXT1_ECX; d = EXT1_EDX; }
             case 0x80000002, 0x80000003, 0x80000004 -> {

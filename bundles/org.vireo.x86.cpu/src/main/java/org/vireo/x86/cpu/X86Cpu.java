@@ -10,8 +10,11 @@ import org.vireo.memory.GuestMemory;
  *
  * <p>CPUID reports the vendor "VireoVireoVi" (so Linux takes its generic, quirk-free CPU path) and exactly the
  * implemented features: leaf 1 FPU, PSE, TSC, MSR, PAE, CX8, PGE, CMOV, PAT, CLFLUSH, MMX, FXSR, SSE, SSE2, CX16;
- * leaf 0x80000001 SYSCALL, NX, RDTSCP, LM, LAHF-LM. No local APIC, no x2APIC, no XSAVE, no AVX.
- * The TSC counts host nanoseconds (a 1 GHz clock) so it agrees with wall-clock-driven platform timers.
+ * leaf 7 ARCH_CAPABILITIES (the MSR reports "not affected" by Meltdown, MDS and kin: an interpreter does not
+ * speculate, and Linux then skips page-table isolation); leaf 0x80000001 SYSCALL, NX, RDTSCP, LM, LAHF-LM.
+ * No local APIC, no x2APIC, no XSAVE, no AVX.
+ * The TSC counts host nanoseconds (a 1 GHz clock) so it agrees with wall-clock-driven platform timers; telling
+ * Linux so ({@code tsc_early_khz=1000000}) spares it a PIT calibration that host jitter tends to fail.
  */
 public final class X86Cpu {
     private final CpuState state = new CpuState();
@@ -87,13 +90,25 @@ public final class X86Cpu {
 
     public long instructionsRetired() { return engine.retired; }
 
+    /** Turns the block translator on or off and sets after how many executions a block is translated. */
+    void configureJit(boolean enabled, int threshold) {
+        engine.jitEnabled = enabled;
+        engine.jitThreshold = threshold;
+    }
+
+    long compiledBlocks() { return engine.compiledBlocks(); }
+
+    /** Diagnostics: blocks entered through a chain link, and blocks looked up by address. */
+    String blockStats() { return "chained " + engine.chainHits + ", looked up " + engine.lookups + ", cached blocks " + code.blockCount()
+            + ", compiled " + engine.compiledBlocks(); }
+
     /** The guest's time stamp counter (1 GHz, from the host's monotonic clock, plus any guest-written offset). */
     public long tsc() { return engine.tsc(); }
 
     /** Whether the CPU is halted (HLT), waiting for an interrupt. */
     public boolean halted() { return engine.halted; }
 
-    /** Reads a model-specific register as RDMSR would; -1 with an exception if it does not exist. */
+    /** Reads a model-specific register as RDMSR would; IllegalArgumentException if the CPU has no such MSR. */
     public long readMsr(int msr) {
         try {
             return engine.readMsr(msr);
@@ -102,7 +117,7 @@ public final class X86Cpu {
         }
     }
 
-    /** Writes a model-specific register as WRMSR would (loaders set STAR, FS base and the like). */
+    /** Writes a model-specific register as WRMSR would; IllegalArgumentException where WRMSR would raise #GP. */
     public void writeMsr(int msr, long value) {
         try {
             engine.writeMsr(msr, value);

@@ -24,6 +24,7 @@ public final class InterpreterBench {
                     double secs = (threads.getCurrentThreadCpuTime() - t0) / 1e9;
                     System.out.printf("%-9s %s %,d instructions in %.2f s CPU = %.1f MIPS%n", l[0], r, t.cpu.instructionsRetired(), secs,
                             t.cpu.instructionsRetired() / secs / 1e6);
+                    System.out.println("          " + t.cpu.blockStats());
                 }
             }
         }

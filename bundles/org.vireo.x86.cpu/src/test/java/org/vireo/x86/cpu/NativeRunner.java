@@ -12,6 +12,7 @@ import java.lang.invoke.MethodHandle;
  * prologue that loads all general registers (but RSP) and RFLAGS from an array and an epilogue that stores them
  * back, placed in an mmap'ed executable page and called. The reference for differential tests of the emulator.
  */
+@SuppressWarnings("restricted")   // native calls are the point of this test helper
 final class NativeRunner implements AutoCloseable {
     // rdi = long[26]: rax rcx rdx rbx (rsp unused) rbp rsi rdi r8..r15, [16] = rflags, [17] unused, [18..25] = xmm0..3
     static final int LONGS = 26;

@@ -172,6 +172,25 @@ public class NativeSseDifferentialTest {
     @Test
     public void randomSseInstructionsMatchTheHostCpu() throws Throwable {
         assumeTrue("needs an x86-64 Linux host", nativeRunner != null);
+        machine.cpu.configureJit(false, Integer.MAX_VALUE);
+        runCases();
+    }
+
+    /** The same cases through the block translator (every block compiled on first execution). */
+    @Test
+    public void randomSseInstructionsMatchTheHostCpuWhenCompiled() throws Throwable {
+        assumeTrue("needs an x86-64 Linux host", nativeRunner != null);
+        machine.cpu.configureJit(true, 1);
+        long before = machine.cpu.compiledBlocks();
+        try {
+            runCases();
+            org.junit.Assert.assertTrue("blocks were compiled", machine.cpu.compiledBlocks() - before > 1000);
+        } finally {
+            machine.cpu.configureJit(false, Integer.MAX_VALUE);
+        }
+    }
+
+    private void runCases() throws Throwable {
         List<String> failures = new ArrayList<>();
         for (int n = 0, cases = Integer.getInteger("x86.diff.cases", 20000); n < cases; n++) {
             Case c = generate();

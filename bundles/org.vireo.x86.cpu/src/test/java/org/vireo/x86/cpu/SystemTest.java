@@ -53,6 +53,62 @@ public class SystemTest {
     }
 
     @Test
+    public void repMovsRestartsAfterAPageFaultMidway() {
+        try (TestMachine t = new TestMachine()) {
+            t.setupLongMode();
+            long pt = 0x8000;
+            for (int k = 0; k < 512; k++) t.mem.writeLong(pt + 8L * k, ((long) k << 12) | 7);
+            t.mem.writeLong(pt + 8L * 0x101, 0);                  // 0x101000 not present yet
+            t.mem.writeLong(TestMachine.PD, pt | 7);
+            t.mem.fill(0x100000, 0x800, (byte) 0xab);
+            t.mem.fill(0x100800, 0x800, (byte) 0xcd);
+            // rsi=0x100000 rdi=0x100800 rcx=0x1000; rep movsb; hlt / #PF: inc rbx; map 0x101000; invlpg; drop error; iretq
+            t.load(CODE, "48c7c60000100048c7c70008100048c7c100100000fcf3a4f448ffc30f20d048c7042508880000071010000f01384883c40848cf");
+            t.gate(14, 0x10019, 0, 0, false);
+            t.runToHalt();
+            assertEquals("one fault", 1, t.reg(RBX));
+            assertEquals(0, t.reg(RCX));
+            assertEquals(0x101000L, t.reg(RAX));
+            assertEquals(0x101800L, t.reg(RDI));
+            for (long a = 0x100800; a < 0x101000; a += 0x100) assertEquals((byte) 0xab, t.mem.readByte(a));
+            for (long a = 0x101000; a < 0x101800; a += 0x100) assertEquals("copied from the overwritten source", (byte) 0xab, t.mem.readByte(a));
+        }
+    }
+
+    @Test
+    public void oneGigabytePagesAndCmpxchg16b() {
+        try (TestMachine t = new TestMachine()) {
+            t.longMode("48c7c000001040488b1848c7c61000100048c7c00100000048c7c20200000048c7c1330000004989d848c7c344000000"
+                    + "f0480fc70e410f94c1480fc70e410f94c2f4");
+            t.mem.writeLong(TestMachine.PDPT + 8, 0x83);             // 1 GiB page: linear 1G -> physical 0
+            t.mem.writeLong(0x100000, 0x1122);
+            t.mem.writeLong(0x100010, 1);
+            t.mem.writeLong(0x100018, 2);
+            t.runToHalt();
+            assertEquals(0x1122, t.reg(R8));
+            assertEquals(0x44, t.mem.readLong(0x100010));
+            assertEquals(0x33, t.mem.readLong(0x100018));
+            assertEquals("first compare succeeded", 1, t.reg(R9) & 0xff);
+            assertEquals("second failed", 0, t.reg(R10) & 0xff);
+            assertEquals(0x44, t.reg(RAX));
+            assertEquals(0x33, t.reg(RDX));
+        }
+    }
+
+    @Test
+    public void invlpgAnywhereInALargePageDropsItsTranslation() {
+        try (TestMachine t = new TestMachine()) {
+            // mov rax,[0x300008]; remap the 2 MiB page at 2 MiB to 4 MiB (PD entry 1); invlpg [0x200000]; mov rbx,[0x300008]
+            t.longMode("488b04250800300048c7042508300000870040000f013c2500002000488b1c2508003000f4");
+            t.mem.writeLong(0x300008, 0x1111);
+            t.mem.writeLong(0x500008, 0x2222);
+            t.runToHalt();
+            assertEquals(0x1111, t.reg(RAX));
+            assertEquals(0x2222, t.reg(RBX));
+        }
+    }
+
+    @Test
     public void noExecutePageFaultsOnFetch() {
         try (TestMachine t = new TestMachine()) {
             t.setupLongMode();
@@ -359,10 +415,22 @@ public class SystemTest {
     }
 
     @Test
+    public void archCapabilitiesSayNotAffectedByMeltdown() {
+        try (TestMachine t = new TestMachine()) {
+            // mov eax, 7; xor ecx, ecx; cpuid; mov r8, rdx; mov ecx, 0x10a; rdmsr; hlt
+            t.longMode("b80700000031c90fa24989d0b90a0100000f32f4");
+            t.runToHalt();
+            assertEquals(1L << 29, t.reg(R8) & (1L << 29));
+            assertEquals("RDCL_NO", 1, t.reg(RAX) & 1);
+            assertEquals("MDS_NO", 1 << 5, t.reg(RAX) & (1 << 5));
+        }
+    }
+
+    @Test
     public void unknownMsrRaisesGeneralProtection() {
         try (TestMachine t = new TestMachine()) {
-            // mov ecx, 0x10a; rdmsr; hlt / handler: pop rax; hlt
-            t.longMode("b90a0100000f32f458f4");
+            // mov ecx, 0x48 (SPEC_CTRL, not advertised); rdmsr; hlt / handler: pop rax; hlt
+            t.longMode("b9480000000f32f458f4");
             t.gate(13, CODE + 8, 0, 0, false);
             t.runToHalt();
             assertEquals(CODE + 10, t.s.rip());
