@@ -19,8 +19,15 @@ public final class GuestMemory {
     private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** Told when a device, not the CPU, wrote guest RAM, so caches of guest memory (decoded code) drop stale entries. */
+    @FunctionalInterface
+    public interface DeviceWriteObserver {
+        void written(long address, long length);
+    }
+
     private final MemoryRegion[] regions;
     private final long size;
+    private volatile DeviceWriteObserver deviceWriteObserver;
 
     public GuestMemory(List<MemoryRegion> regions) {
         List<MemoryRegion> sorted = new ArrayList<>(regions);
@@ -117,6 +124,18 @@ public final class GuestMemory {
     public void writeLong(long address, long value) {
         MemoryRegion r = require(address, 8);
         r.segment().set(LE64, address - r.base(), value);
+    }
+
+    /** Installs the observer of device writes (one per memory: the machine's CPU); null removes it. */
+    public void setDeviceWriteObserver(DeviceWriteObserver observer) { this.deviceWriteObserver = observer; }
+
+    /**
+     * Devices (DMA) call this after writing {@code [address, address+length)} by any path, including zero-copy
+     * slices, and before the guest can see the completion, so a CPU never runs code it decoded from older bytes.
+     */
+    public void deviceWrote(long address, long length) {
+        DeviceWriteObserver o = deviceWriteObserver;
+        if (o != null && length > 0) o.written(address, length);
     }
 
     /** Copies guest bytes into {@code dst[off, off+len)}. */

@@ -54,6 +54,7 @@ public final class SplitQueueDevice implements DeviceQueue {
     private int usedIdx;            // next used entry to write (free-running 16 bit)
     private int signalledUsed;      // used idx at the last needsInterrupt()
     private boolean notifications = true;
+    private final List<GuestRange>[] outstandingWritable;   // head -> writable ranges of a popped, unused chain
     private final int[] visited;    // loop detection: visited[i] == stamp when descriptor i is in the current chain
     private int stamp;
     private volatile boolean broken;
@@ -74,6 +75,9 @@ public final class SplitQueueDevice implements DeviceQueue {
         this.avail = ringPart(memory, "available ring", availAddr, SplitRing.availSize(size), SplitRing.AVAIL_ALIGN);
         this.used = ringPart(memory, "used ring", usedAddr, SplitRing.usedSize(size), SplitRing.USED_ALIGN);
         this.visited = new int[size];
+        @SuppressWarnings("unchecked")
+        List<GuestRange>[] writable = new List[size];
+        this.outstandingWritable = writable;
     }
 
     private static MemorySegment ringPart(GuestMemory memory, String what, long address, long length, int align) {
@@ -120,6 +124,7 @@ public final class SplitQueueDevice implements DeviceQueue {
                 throw fail("malformed chain at head " + head + ": " + e);
             }
             lastAvail = (lastAvail + 1) & 0xffff;
+            outstandingWritable[head] = chain.writable().isEmpty() ? null : chain.writable();
             return chain;
         }
     }
@@ -219,12 +224,25 @@ public final class SplitQueueDevice implements DeviceQueue {
         if (head < 0 || head >= size) throw new IllegalArgumentException("head " + head + " out of range " + size);
         if (writtenBytes < 0) throw new IllegalArgumentException("negative length " + writtenBytes);
         synchronized (lock) {
+            reportDeviceWrites(outstandingWritable[head], writtenBytes);
+            outstandingWritable[head] = null;
             long at = SplitRing.usedEntry(usedIdx & (size - 1));
             Le.put32(used, at, head);
             Le.put32(used, at + 4, writtenBytes);
             VarHandle.releaseFence();   // the element is visible before the index that publishes it
             usedIdx = (usedIdx + 1) & 0xffff;
             Le.put16(used, SplitRing.USED_IDX, usedIdx);
+        }
+    }
+
+    /** Tells guest memory which bytes the device wrote (at most {@code written}), before the used index publishes them. */
+    private void reportDeviceWrites(List<GuestRange> writable, long written) {
+        if (writable == null) return;
+        for (int i = 0; i < writable.size() && written > 0; i++) {
+            GuestRange r = writable.get(i);
+            long n = Math.min(r.length(), written);
+            memory.deviceWrote(r.address(), n);
+            written -= n;
         }
     }
 

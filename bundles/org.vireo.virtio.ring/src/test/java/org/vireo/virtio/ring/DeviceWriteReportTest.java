@@ -1,0 +1,55 @@
+package org.vireo.virtio.ring;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.After;
+import org.junit.Test;
+import org.vireo.memory.GuestAllocator;
+import org.vireo.memory.GuestMemory;
+import org.vireo.memory.GuestRange;
+import org.vireo.virtio.VirtioFeatures;
+import org.vireo.virtio.device.DescriptorChain;
+
+/** A used chain's written bytes are reported to guest memory's device-write observer (a CPU's code cache). */
+public class DeviceWriteReportTest {
+    private final Arena arena = Arena.ofConfined();
+    private final GuestMemory memory = GuestMemory.allocate(arena, 1 << 20);
+    private final GuestAllocator allocator = new GuestAllocator(0x1000, (1 << 20) - 0x1000);
+    private final List<GuestRange> reported = new ArrayList<>();
+
+    @After
+    public void close() { arena.close(); }
+
+    private void roundTrip(long features, int written) throws Exception {
+        memory.setDeviceWriteObserver((address, length) -> reported.add(new GuestRange(address, length)));
+        SplitQueueDriver driver = new SplitQueueDriver(memory, allocator, 0, 8, features, () -> {});
+        SplitQueueDevice device = new SplitQueueDevice(memory, 0, 8, driver.descAddress(), driver.availAddress(),
+                driver.usedAddress(), features);
+        List<GuestRange> out = List.of(new GuestRange(0x80000, 16));
+        List<GuestRange> in = List.of(new GuestRange(0x90000, 100), new GuestRange(0xa0000, 100));
+        assertTrue(driver.addBuf(out, in, "t"));
+        driver.kick();
+        DescriptorChain chain = device.pop();
+        assertTrue(reported.isEmpty());   // nothing is written before the device says so
+        device.addUsed(chain.head(), written);
+    }
+
+    @Test
+    public void onlyTheWrittenPrefixOfTheWritableRangesIsReported() throws Exception {
+        roundTrip(0, 150);
+        assertEquals(List.of(new GuestRange(0x90000, 100), new GuestRange(0xa0000, 50)), reported);
+    }
+
+    @Test
+    public void indirectChainsReportTooAndReadOnlyChainsReportNothing() throws Exception {
+        roundTrip(VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC), 1);
+        assertEquals(List.of(new GuestRange(0x90000, 1)), reported);
+        reported.clear();
+        memory.deviceWrote(0x1000, 0);
+        assertTrue(reported.isEmpty());
+    }
+}
