@@ -1,5 +1,6 @@
 package org.vireo.x86.platform;
 
+import java.util.function.IntConsumer;
 import org.vireo.bus.InterruptController;
 import org.vireo.bus.InterruptLine;
 import org.vireo.bus.IoBus;
@@ -27,6 +28,7 @@ public final class DualPic implements InterruptController, InterruptOutput {
     private final Pic8259 slave = new Pic8259(false);
     private final Line[] lines = new Line[16];
     private volatile Runnable wake = () -> { };
+    private volatile IntConsumer acknowledged = irq -> { };
     private volatile boolean intr;
 
     public DualPic() {
@@ -35,6 +37,12 @@ public final class DualPic implements InterruptController, InterruptOutput {
 
     /** {@code wake} runs when INTR is asserted after a line change: typically the CPU's wake-up from HLT. */
     public void setWake(Runnable wake) { this.wake = wake; }
+
+    /**
+     * {@code listener} runs (on the acknowledging thread, outside the PIC's lock) after each INTA cycle that
+     * delivered a real request, with its line number 0-15: the PIT uses it to hand over ticks it still owes.
+     */
+    public void setAcknowledgeListener(IntConsumer listener) { this.acknowledged = listener; }
 
     @Override
     public InterruptLine line(int gsi) {
@@ -53,30 +61,33 @@ public final class DualPic implements InterruptController, InterruptOutput {
 
     @Override
     public int acknowledgeInterrupt() {
+        int vector, irq = -1;
         synchronized (this) {
-            int vector;
-            int irq = master.pendingIrq();
-            if (irq < 0) {
+            int m = master.pendingIrq();
+            if (m < 0) {
                 vector = master.vectorBase + 7;           // the request went away: spurious IRQ7
             } else {
-                master.acknowledge(irq);
-                if (irq == CASCADE_IRQ && !master.singleMode) {
+                master.acknowledge(m);
+                if (m == CASCADE_IRQ && !master.singleMode) {
                     int s = slave.pendingIrq();
                     if (s < 0) {
                         vector = slave.vectorBase + 7;    // spurious IRQ15
                     } else {
                         slave.acknowledge(s);
                         vector = slave.vectorBase + s;
+                        irq = 8 + s;
                     }
                     // The slave's INT drops during INTA, so a request still pending there makes a fresh edge.
                     master.setLine(CASCADE_IRQ, false);
                 } else {
-                    vector = master.vectorBase + irq;
+                    vector = master.vectorBase + m;
+                    irq = m;
                 }
             }
             update();
-            return vector;
         }
+        if (irq >= 0) acknowledged.accept(irq);
+        return vector;
     }
 
     /** Registers the master, slave and ELCR ports. */
@@ -117,6 +128,11 @@ public final class DualPic implements InterruptController, InterruptOutput {
 
     /** The request register of both chips (slave in bits 8-15). */
     public synchronized int requested() { return master.irr | slave.irr << 8; }
+
+    /** Whether line {@code irq}'s request is latched and not yet acknowledged (its IRR bit). */
+    public synchronized boolean requestPending(int irq) {
+        return ((irq < 8 ? master.irr : slave.irr) & 1 << (irq & 7)) != 0;
+    }
 
     /** The mask register of both chips (slave in bits 8-15). */
     public synchronized int masked() { return master.imr | slave.imr << 8; }

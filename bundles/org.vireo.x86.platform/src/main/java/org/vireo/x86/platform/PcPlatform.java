@@ -44,6 +44,12 @@ public final class PcPlatform implements AutoCloseable {
     public PcPlatform(IoBus pio, PciBus pci, Config config) {
         this.config = config;
         pit = new Pit8254(config.clock(), pic.line(0));
+        // Ticks the guest missed while the host had its vCPU descheduled are re-delivered, so guest time keeps
+        // up with the host clock (which the CPU's TSC follows too).
+        pit.reinjectLostTicks(() -> pic.requestPending(0));
+        pic.setAcknowledgeListener(irq -> {
+            if (irq == 0) pit.irq0Acknowledged();
+        });
         portB = new SystemControlPortB(pit, config.clock());
         com1 = new Uart16550(pic.line(Uart16550.COM1_IRQ), config.serialOut());
         rtc = new CmosRtc(config.wallClock(), config.ramBelow4G(), config.ramAbove4G());

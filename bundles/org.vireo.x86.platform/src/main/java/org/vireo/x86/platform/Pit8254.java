@@ -1,5 +1,6 @@
 package org.vireo.x86.platform;
 
+import java.util.function.BooleanSupplier;
 import org.vireo.bus.InterruptLine;
 import org.vireo.bus.IoHandler;
 
@@ -11,7 +12,15 @@ import org.vireo.bus.IoHandler;
  * <p>Counters are computed from the clock rather than stepped: a channel remembers when it (re)started counting,
  * and its value and output follow from the elapsed ticks. IRQ0 is raised by {@link #update()}, which whoever drives
  * time calls: a test after advancing a {@link ManualClock}, or a {@link PitTimer} thread at {@link #nextEventNanos()}.
- * Missed periods coalesce into one interrupt, as lost timer ticks do on a loaded host.
+ *
+ * <p>Lost ticks: when the vCPU thread is descheduled by the host for longer than a period, further output edges
+ * find IRQ0's previous request still latched in the PIC and would merge into it, so a guest counting jiffies
+ * falls behind the host clock (and a TSC that follows host time then looks unstable to Linux's clocksource
+ * watchdog). By default missed periods coalesce into one interrupt, like real hardware; with
+ * {@link #reinjectLostTicks} the PIT instead owes the ticks it could not deliver (at most one second's worth) and
+ * hands them over one at a time as soon as the guest has taken the previous one ({@link #irq0Acknowledged}).
+ *
+ * <p>Locking: the PIT's lock may be held while it calls into the interrupt controller, never the other way round.
  */
 public final class Pit8254 implements IoHandler {
     public static final int PORT = 0x40;
@@ -25,6 +34,10 @@ public final class Pit8254 implements IoHandler {
     private volatile Runnable reprogrammed = () -> { };
     /** The tick up to which channel 0's output edges have been turned into interrupts. */
     private long irqCheckedTick;
+    /** Null: missed periods coalesce. Otherwise: whether IRQ0's last request is still waiting in the PIC. */
+    private BooleanSupplier irq0Waiting;
+    /** Channel 0 periods that passed while the previous interrupt was still waiting, not yet delivered. */
+    private long owedTicks;
 
     public Pit8254(NanoClock clock, InterruptLine irq0) {
         this.clock = clock;
@@ -36,6 +49,22 @@ public final class Pit8254 implements IoHandler {
 
     /** Called (without the PIT's lock) after channel 0 is reprogrammed, so a timer thread can re-plan. */
     public void onReprogrammed(Runnable listener) { this.reprogrammed = listener; }
+
+    /**
+     * Re-delivers ticks the guest missed instead of coalescing them. {@code irq0Waiting} tells whether the
+     * interrupt controller still holds IRQ0's previous request unacknowledged (it is called with the PIT's lock
+     * held); the controller should call {@link #irq0Acknowledged()} after each INTA of IRQ0.
+     */
+    public synchronized void reinjectLostTicks(BooleanSupplier irq0Waiting) {
+        this.irq0Waiting = irq0Waiting;
+        owedTicks = 0;
+    }
+
+    /** The guest took IRQ0: delivers one owed tick at once, so a backlog drains at the guest's own pace. */
+    public void irq0Acknowledged() { update(); }
+
+    /** Ticks owed to the guest (for tests and diagnostics). */
+    public synchronized long owedTicks() { return owedTicks; }
 
     /** Ticks of the 1.193182 MHz input since this PIT was created. */
     private long now() {
@@ -69,7 +98,10 @@ public final class Pit8254 implements IoHandler {
             } else {
                 channel0Changed = control(v, now);
             }
-            if (channel0Changed) irqCheckedTick = now;
+            if (channel0Changed) {
+                irqCheckedTick = now;
+                owedTicks = 0;        // the old period's debts do not carry over to a new program
+            }
         }
         if (channel0Changed) reprogrammed.run();
     }
@@ -96,16 +128,25 @@ public final class Pit8254 implements IoHandler {
 
     // --------------------------------------------------------------------------------------------- time
 
-    /** Raises IRQ0 if channel 0's output rose since the last call. */
-    public void update() {
-        boolean edge;
-        synchronized (this) {
-            long now = now();
-            long next = channels[0].nextRisingEdge(irqCheckedTick);
-            edge = next <= now;
-            irqCheckedTick = now;
+    /**
+     * Raises IRQ0 if channel 0's output rose since the last call. With reinjection, counts every rising edge
+     * and delivers one tick (owed or new) if the previous one has been taken.
+     */
+    public synchronized void update() {
+        long now = now();
+        Channel c0 = channels[0];
+        long edges = c0.risingEdges(irqCheckedTick, now);
+        irqCheckedTick = now;
+        boolean deliver;
+        if (irq0Waiting == null) {
+            deliver = edges > 0;
+        } else {
+            owedTicks = Math.min(owedTicks + edges, c0.ticksPerSecond());
+            deliver = owedTicks > 0 && !irq0Waiting.getAsBoolean();
+            if (deliver) owedTicks--;
         }
-        if (edge) irq0.pulse();
+        // Under the lock, so two threads (timer and an acknowledging vCPU) cannot both spend the same owed tick.
+        if (deliver) irq0.pulse();
     }
 
     /** Clock time at which channel 0's output next rises, or {@link Long#MAX_VALUE} if it never will as programmed. */
@@ -264,6 +305,30 @@ public final class Pit8254 implements IoHandler {
                 case 3 -> d % n < (n + 1) / 2;
                 default -> d != n;   // 4, 5: low for one tick at terminal count
             };
+        }
+
+        /** Rising edges of the output in the ticks (after, upTo]. */
+        long risingEdges(long after, long upTo) {
+            if (upTo <= after || !loaded || !counting || frozenElapsed >= 0) return 0;
+            long n = reload();
+            return switch (mode) {
+                case 0, 4 -> {
+                    long edge = startTick + n + (mode == 4 ? 1 : 0);
+                    yield after < edge && edge <= upTo ? 1 : 0;
+                }
+                case 2, 3 -> {
+                    long period = mode == 2 ? Math.max(n, 2) : n;
+                    long from = Math.max(after, startTick);
+                    yield Math.max(0, Math.floorDiv(upTo - startTick, period) - Math.floorDiv(from - startTick, period));
+                }
+                default -> 0;
+            };
+        }
+
+        /** How many periods fit in a second (at least one): the most ticks the PIT will owe. */
+        long ticksPerSecond() {
+            if (!loaded || (mode != 2 && mode != 3)) return 1;
+            return Math.max(1, FREQUENCY_HZ / reload());
         }
 
         /** First tick after {@code after} at which the output rises, or Long.MAX_VALUE. */

@@ -192,4 +192,22 @@ public class DualPicTest {
     public void onlySixteenLines() {
         pic.line(16);
     }
+
+    @Test
+    public void acknowledgeListenerHearsWhichLineWasTaken() {
+        initialiseLikeLinux(0x01);
+        java.util.List<Integer> taken = new java.util.ArrayList<>();
+        pic.setAcknowledgeListener(taken::add);
+        pic.line(0).pulse();
+        assertTrue(pic.requestPending(0));
+        assertEquals(0x30, pic.acknowledgeInterrupt());
+        assertFalse("INTA clears the request", pic.requestPending(0));
+        eoi(0);
+        pic.line(12).pulse();
+        assertTrue(pic.requestPending(12));
+        assertEquals(0x3c, pic.acknowledgeInterrupt());
+        eoi(12);
+        assertEquals(0x37, pic.acknowledgeInterrupt());      // nothing pending: spurious IRQ7
+        assertEquals("spurious cycles are not reported", java.util.List.of(0, 12), taken);
+    }
 }

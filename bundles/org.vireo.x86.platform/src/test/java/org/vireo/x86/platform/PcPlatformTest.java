@@ -50,6 +50,26 @@ public class PcPlatformTest {
     }
 
     @Test
+    public void ticksMissedWhileTheCpuWasAwayAreDeliveredAfterward() {
+        initialisePic();
+        out(0x43, 0x34);
+        out(0x40, 0x9c);
+        out(0x40, 0x2e);                   // 11932: 100 Hz
+        clock.advance(50_100_000);         // five periods pass before the CPU looks
+        platform.pit().update();
+        int taken = 0;
+        while (platform.pic().interruptPending()) {
+            assertEquals(0x30, platform.pic().acknowledgeInterrupt());
+            taken++;
+            assertFalse("the next tick waits for the end of this one", platform.pic().interruptPending());
+            out(0x20, 0x20);               // EOI
+            assertTrue("five periods, not more", taken <= 5);
+        }
+        assertEquals("every period reached the CPU", 5, taken);
+        assertEquals(0, platform.pit().owedTicks());
+    }
+
+    @Test
     public void serialConsoleInterruptsOnIrq4() {
         initialisePic();
         out(0x3f9, 0x02);

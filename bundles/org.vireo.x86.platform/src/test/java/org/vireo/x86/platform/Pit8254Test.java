@@ -193,4 +193,119 @@ public class Pit8254Test {
         out(0x43, 0x00);
         assertEquals(0x0999, in(0x40) | in(0x40) << 8);
     }
+
+    /** IRQ0 as the PIC holds it: an edge latches a request until the guest takes it (INTA). */
+    private static final class LatchedIrq0 implements org.vireo.bus.InterruptLine {
+        private boolean level;
+        boolean waiting;
+        int requests;
+
+        @Override
+        public synchronized void set(boolean high) {
+            if (high && !level && !waiting) {
+                waiting = true;
+                requests++;
+            }
+            level = high;
+        }
+
+        synchronized boolean waiting() { return waiting; }
+
+        /** The guest takes the request; then the PIC tells the PIT, as PcPlatform wires it. */
+        void take(Pit8254 pit) {
+            synchronized (this) {
+                assertTrue("only a waiting request can be taken", waiting);
+                waiting = false;
+            }
+            pit.irq0Acknowledged();
+        }
+    }
+
+    private static void programChannel0(Pit8254 pit, int mode, int count) {
+        pit.write(3, 1, 0x30 | mode << 1);
+        pit.write(0, 1, count & 0xff);
+        pit.write(0, 1, count >> 8);
+    }
+
+    @Test
+    public void reinjectionDeliversEveryPeriodOnceTheGuestTakesThePreviousOne() {
+        LatchedIrq0 line = new LatchedIrq0();
+        Pit8254 p = new Pit8254(clock, line);
+        p.reinjectLostTicks(line::waiting);
+        programChannel0(p, 2, 11932);                 // ~100 Hz
+        clock.advance(35 * MS);                       // the vCPU was away for three and a half periods
+        p.update();
+        assertEquals("one request at a time", 1, line.requests);
+        assertEquals(2, p.owedTicks());
+        line.take(p);
+        assertEquals("taking a tick hands over the next owed one at once", 2, line.requests);
+        line.take(p);
+        assertEquals(3, line.requests);
+        assertEquals(0, p.owedTicks());
+        line.take(p);
+        assertEquals("nothing more is owed", 3, line.requests);
+        clock.advance(6 * MS);                        // the fourth period ends just after 40 ms
+        p.update();
+        assertEquals("every period became exactly one interrupt", 4, line.requests);
+    }
+
+    @Test
+    public void reinjectionWaitsWhileTheRequestIsPendingAndKeepsAtMostOneSecond() {
+        LatchedIrq0 line = new LatchedIrq0();
+        Pit8254 p = new Pit8254(clock, line);
+        p.reinjectLostTicks(line::waiting);
+        programChannel0(p, 2, 1193);                  // ~1 kHz
+        for (int i = 0; i < 5000; i++) {              // 5 s of ticks with interrupts never taken
+            clock.advance(MS);
+            p.update();
+        }
+        assertEquals(1, line.requests);
+        assertEquals("at most a second's worth of ticks is owed", Pit8254.FREQUENCY_HZ / 1193, p.owedTicks());
+        programChannel0(p, 2, 1193);
+        assertEquals("reprogramming forgives the debt", 0, p.owedTicks());
+    }
+
+    @Test
+    public void oneShotIsNeverRepeatedByReinjection() {
+        LatchedIrq0 line = new LatchedIrq0();
+        Pit8254 p = new Pit8254(clock, line);
+        p.reinjectLostTicks(line::waiting);
+        programChannel0(p, 4, 1193);                  // Linux's oneshot: one edge ~1 ms after loading
+        clock.advance(50 * MS);
+        p.update();
+        line.take(p);
+        clock.advance(50 * MS);
+        p.update();
+        assertEquals(1, line.requests);
+        assertEquals(0, p.owedTicks());
+    }
+
+    /**
+     * Linux's pit_calibrate_tsc against a TSC on the same clock as the PIT: channel 2 in mode 0 through port 0x61,
+     * one loop iteration per fixed step of the clock. The result must be the clock's own rate (1 GHz for a
+     * nanosecond TSC), and the loop must see the spread of per-iteration deltas Linux demands (max <= 10 x min).
+     */
+    @Test
+    public void tscCalibrationAgainstChannel2OnTheSameClockFindsItsRate() {
+        long latch = Pit8254.FREQUENCY_HZ / 100;      // CAL_LATCH: 10 ms
+        out(0x61, (in(0x61) & ~0x02) | 0x01);
+        out(0x43, 0xb0);
+        out(0x42, (int) (latch & 0xff));
+        out(0x42, (int) (latch >> 8));
+        long t1 = clock.nanos(), t2 = t1, min = Long.MAX_VALUE, max = 0;
+        int loops = 0;
+        while ((in(0x61) & 0x20) == 0) {
+            clock.advance(317);                       // what one iteration costs, as a virtual clock would see it
+            long t = clock.nanos();
+            min = Math.min(min, t - t2);
+            max = Math.max(max, t - t2);
+            t2 = t;
+            loops++;
+            assertTrue("OUT2 never rose", loops < 1_000_000);
+        }
+        assertTrue("Linux wants at least 1000 loops in 10 ms", loops >= 1000);
+        assertTrue(max <= 10 * min);
+        long khz = (t2 - t1) / 10;
+        assertEquals(1_000_000, khz, 100);           // within 100 ppm
+    }
 }
