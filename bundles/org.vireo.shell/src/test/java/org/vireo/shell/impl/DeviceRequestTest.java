@@ -1,0 +1,34 @@
+package org.vireo.shell.impl;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+
+import java.util.List;
+import org.junit.Test;
+
+public class DeviceRequestTest {
+    private static String error(String type, String name, String... settings) {
+        return assertThrows(IllegalArgumentException.class, () -> DeviceRequest.parse(type, name, List.of(settings))).getMessage();
+    }
+
+    @Test
+    public void rejectsBadInputWithAMessage() {
+        assertEquals("Unknown device type 'gpu': use one of blk|net|console|rng.", error("gpu", "g0"));
+        assertEquals("Expected key=value, got 'source'.", error("rng", "r", "source"));
+        assertEquals("Expected key=value, got '=x'.", error("rng", "r", "=x"));
+        assertEquals("Unknown setting 'path' for a rng device: use machine.name, source, virtio.transport.", error("rng", "r", "path=/x"));
+        assertEquals("Invalid virtio.transport 'usb': use mmio or pci.", error("rng", "r", "virtio.transport=usb"));
+        assertEquals("A blk device needs path=...", error("blk", "d"));
+        assertEquals("readonly must be true or false, not 'yes'.", error("blk", "d", "path=/x", "readonly=yes"));
+        assertEquals("Setting 'source' is given twice.", error("rng", "r", "source=/a", "source=/b"));
+        assertEquals("Setting 'source' has no value.", error("rng", "r", "source="));
+        assertEquals("Invalid device name 'a b': use letters, digits, '.', '_' or '-'.", error("rng", "a b"));
+        assertEquals("The device name is the second argument; do not set virtio.device.name.", error("rng", "r", "virtio.device.name=x"));
+    }
+
+    @Test
+    public void keepsEqualsSignsInValues() {
+        DeviceRequest r = DeviceRequest.parse("console", "c", List.of("backend=file:/tmp/a=b"));
+        assertEquals("file:/tmp/a=b", r.properties().get("backend"));
+    }
+}
