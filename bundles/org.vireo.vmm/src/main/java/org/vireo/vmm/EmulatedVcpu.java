@@ -23,6 +23,8 @@ final class EmulatedVcpu implements Vcpu {
             @Override public int acknowledgeInterrupt() { return pic.acknowledgeInterrupt(); }
         });
         pic.setWake(cpu::wakeUp);
+        // Device DMA (virtio buffers) must drop code the CPU decoded from the old bytes.
+        machine.memory().setDeviceWriteObserver(cpu::invalidateCode);
     }
 
     @Override

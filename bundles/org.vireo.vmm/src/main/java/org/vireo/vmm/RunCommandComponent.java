@@ -1,9 +1,7 @@
 package org.vireo.vmm;
 
-import java.util.Hashtable;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -14,8 +12,9 @@ import org.vireo.machine.Machine;
  * {@value #ARGS_PROPERTY} (joined with NUL); this component claims the command at once by setting the system
  * property {@value #CLAIMED_PROPERTY}, runs the VM on its own thread, then publishes the exit code in
  * {@value #EXIT_CODE_PROPERTY} and stops the framework. While the VM exists it is registered as a
- * {@link Machine} service named {@value #MACHINE_NAME} (property {@code machine.kind=x86}), before the kernel starts,
- * so device components targeting that machine attach in time for the guest's bus scan.
+ * {@link Machine} service named {@value #MACHINE_NAME} (property {@code machine.kind=x86}), and the devices of the
+ * command line are ConfigurationAdmin factory configurations for that machine on virtio-pci ({@link OsgiWiring}),
+ * all plugged before the kernel starts, so they are there for the guest's bus scan.
  */
 @Component(immediate = true, service = {})
 public final class RunCommandComponent {
@@ -39,19 +38,7 @@ public final class RunCommandComponent {
         // A framework runs the command once, even if this bundle is restarted.
         if (joined == null || Boolean.getBoolean(CLAIMED_PROPERTY)) return;
         System.setProperty(CLAIMED_PROPERTY, "true");
-        runner.setMachineListener(machine -> {
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put(Machine.NAME_PROPERTY, MACHINE_NAME);
-            props.put("machine.kind", "x86");
-            ServiceRegistration<Machine> registration = context.registerService(Machine.class, machine, props);
-            return () -> {
-                try {
-                    registration.unregister();
-                } catch (IllegalStateException e) {
-                    // already gone with the framework
-                }
-            };
-        });
+        runner.setWiring(new OsgiWiring(context));
         String[] args = joined.isEmpty() ? new String[0] : joined.split("\0", -1);
         thread = new Thread(() -> {
             int code;

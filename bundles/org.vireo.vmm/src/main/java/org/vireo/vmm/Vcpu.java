@@ -24,4 +24,7 @@ interface Vcpu {
 
     /** Registers and counters, for error messages. */
     String describe();
+
+    /** Releases what the processor holds outside the JVM (a KVM VM); called once the run is over. */
+    default void close() {}
 }

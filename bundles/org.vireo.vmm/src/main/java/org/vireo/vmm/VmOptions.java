@@ -1,25 +1,62 @@
 package org.vireo.vmm;
 
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
  * The options of {@code vireo run}. Kernel and initrd default to the guest kit's (scripts/guest-kit), found through
  * {@code VIREO_GUEST_KIT} or {@code ~/.cache/vireo/guest-kit}.
  */
-record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds) {
+record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
+                 Accelerator accel) {
+    /** What runs the guest's instructions. */
+    enum Accelerator { EMU, KVM }
+
+    VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices) {
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, Accelerator.EMU);
+    }
+
+    /**
+     * The command line the kernel gets. On the emulator the TSC runs at exactly 1 GHz, so unless the user chose
+     * otherwise the kernel is told so: calibrating it against host-timed devices fails or, under host stalls, goes wrong.
+     */
+    String kernelCommandLine() {
+        if (accel == Accelerator.EMU && !append.contains("tsc_early_khz=") && !append.contains("tsc=")) {
+            return append + " tsc_early_khz=1000000";
+        }
+        return append;
+    }
+
     static final String DEFAULT_APPEND = "console=ttyS0 acpi=off";
     static final long DEFAULT_MEMORY = 512L << 20;
 
     static final String USAGE = """
-            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--timeout SECONDS]
+            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--timeout SECONDS]
+                             [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
               --initrd FILE   initramfs (default: the guest kit's initramfs.cpio.gz if present; "none" for no initrd)
               --append ARGS   kernel command line (default: "%s")
               --mem SIZE      guest RAM: bytes, or with a K, M or G suffix (default: 512M; at most 3G)
+              --accel emu|kvm what runs the guest: "emu" = Vireo's x86-64 CPU emulator (default; adds
+                              tsc_early_khz=1000000 to the command line unless it sets tsc_early_khz or tsc: the emulated
+                              TSC runs at 1 GHz), "kvm" = the host's KVM (/dev/kvm; on PVM hosts only small guests run)
               --timeout SECS  give up after this long with exit code 124 (default: no limit)
+            Devices (virtio-pci, INTx; the guest's virtio_pci driver finds them on PCI bus 0 in this order):
+              --disk FILE[,ro]
+                              virtio-blk on a raw image FILE (its size in 512-byte sectors is the disk's); ",ro" makes it
+                              read-only. Repeatable: the first is disk0 (/dev/vda in the guest), the next disk1 (/dev/vdb)...
+              --net MODE      virtio-net (net0): "user" = user-mode networking (libslirp: DHCP gives the guest 10.0.2.15,
+                              the gateway 10.0.2.2 is the host's 127.0.0.1; options as in user,hostfwd=tcp::HOSTPORT-:PORT),
+                              "tap:IFNAME" = a Linux TAP interface (needs CAP_NET_ADMIN), "none" = no NIC (default)
+              --rng           virtio-rng (rng0) fed from the host's /dev/urandom (the guest's /dev/hwrng)
+              --console-device virtio[,file=PATH]
+                              virtio-console (console0, the guest's /dev/hvc0): its output goes to this terminal, or is
+                              appended to PATH with file=PATH; it takes no input (the keyboard goes to ttyS0)
             Console: COM1 on this terminal; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
             Exit code: 0 when the guest reboots or powers off, 1 on guest or emulator errors, 2 on bad options.""";
 
@@ -48,28 +85,54 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         boolean noInitrd = false;
         String append = DEFAULT_APPEND;
         long memory = DEFAULT_MEMORY, timeout = 0;
+        List<DeviceSpec.Disk> disks = new ArrayList<>();
+        String net = null;
+        boolean rng = false;
+        Accelerator accel = Accelerator.EMU;
+        DeviceSpec.Console console = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            String value;
+            String value = null;
             int eq = a.indexOf('=');
             String option = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
             switch (option) {
-                case "--kernel", "--initrd", "--append", "--mem", "--timeout" -> {
+                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel" -> {
                     if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
+                }
+                case "--rng" -> {
+                    if (eq > 0) throw new UsageException("--rng takes no value");
                 }
                 case "-h", "--help" -> throw new UsageException(null);
                 default -> throw new UsageException("unknown option " + a);
             }
             switch (option) {
-                case "--kernel" -> kernel = Path.of(value);
+                case "--kernel" -> kernel = path(option, value);
                 case "--initrd" -> {
                     noInitrd = value.equals("none");
-                    initrd = noInitrd ? null : Path.of(value);
+                    initrd = noInitrd ? null : path(option, value);
                 }
                 case "--append" -> append = value;
+                case "--accel" -> accel = switch (value) {
+                    case "emu" -> Accelerator.EMU;
+                    case "kvm" -> Accelerator.KVM;
+                    default -> throw new UsageException("--accel wants emu or kvm, not " + value);
+                };
                 case "--mem" -> memory = parseSize(value);
+                case "--disk" -> disks.add(parseDisk("disk" + disks.size(), value));
+                case "--net" -> {
+                    if (net != null) throw new UsageException("--net given twice: this machine has one network card");
+                    net = parseNet(value);
+                }
+                case "--rng" -> {
+                    if (rng) throw new UsageException("--rng given twice");
+                    rng = true;
+                }
+                case "--console-device" -> {
+                    if (console != null) throw new UsageException("--console-device given twice");
+                    console = parseConsole("console0", value);
+                }
                 default -> {
                     try {
                         timeout = Long.parseLong(value);
@@ -94,7 +157,66 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (initrd != null && !Files.isRegularFile(initrd)) throw new UsageException("no initrd at " + initrd);
         if (memory > X86Machine.MAX_MEMORY) throw new UsageException("--mem " + (memory >> 20) + "M is more than the 3G this machine has room for below its PCI hole");
         if (memory < 16L << 20) throw new UsageException("--mem must be at least 16M for Linux");
-        return new VmOptions(kernel, initrd, append, memory, timeout);
+        List<DeviceSpec> devices = new ArrayList<>(disks);
+        if (net != null && !net.equals("none")) devices.add(new DeviceSpec.Net("net0", net));
+        if (rng) devices.add(new DeviceSpec.Rng("rng0"));
+        if (console != null) devices.add(console);
+        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel);
+    }
+
+    private static Path path(String option, String value) throws UsageException {
+        if (value.isEmpty()) throw new UsageException(option + " needs a file name");
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new UsageException(option + ": bad file name " + value + " (" + e.getReason() + ")");
+        }
+    }
+
+    /** FILE or FILE,ro: an existing regular file, writable unless read-only. */
+    static DeviceSpec.Disk parseDisk(String name, String value) throws UsageException {
+        String file = value;
+        boolean readOnly = false;
+        int comma = value.lastIndexOf(',');
+        if (comma >= 0) {
+            String flag = value.substring(comma + 1);
+            if (!flag.equals("ro")) {
+                throw new UsageException("--disk " + value + ": unknown disk option \"" + flag + "\" (the only one is ro, as in --disk FILE,ro)");
+            }
+            readOnly = true;
+            file = value.substring(0, comma);
+        }
+        Path image = path("--disk", file);
+        if (!Files.exists(image)) throw new UsageException("--disk: no disk image at " + image + " (create one, e.g. truncate -s 64M " + image + ")");
+        if (!Files.isRegularFile(image)) throw new UsageException("--disk: " + image + " is not a regular file (a raw image file is needed)");
+        if (!Files.isReadable(image)) throw new UsageException("--disk: cannot read " + image);
+        if (!readOnly && !Files.isWritable(image)) throw new UsageException("--disk: cannot write " + image + " (add ,ro for a read-only disk)");
+        return new DeviceSpec.Disk(name, image.toAbsolutePath(), readOnly);
+    }
+
+    static String parseNet(String value) throws UsageException {
+        if (value.equals("none") || value.equals("user") || value.startsWith("user,")) return value;
+        if (value.startsWith("tap:")) {
+            String ifname = value.substring(4);
+            // IFNAMSIZ is 16 with the NUL; the kernel also refuses '/', ':' and white space in names.
+            if (ifname.isEmpty() || ifname.length() > 15 || !ifname.chars().allMatch(c -> c > ' ' && c < 127 && c != '/' && c != ':')) {
+                throw new UsageException("--net " + value + ": \"" + ifname + "\" is not an interface name (1 to 15 characters, no / or :)");
+            }
+            return value;
+        }
+        throw new UsageException("--net wants user, tap:IFNAME or none, not \"" + value + "\"");
+    }
+
+    static DeviceSpec.Console parseConsole(String name, String value) throws UsageException {
+        if (value.equals("virtio")) return new DeviceSpec.Console(name, null);
+        if (value.startsWith("virtio,file=")) {
+            Path file = path("--console-device file=", value.substring("virtio,file=".length())).toAbsolutePath();
+            Path dir = file.getParent();
+            if (Files.isDirectory(file)) throw new UsageException("--console-device: " + file + " is a directory");
+            if (dir != null && !Files.isDirectory(dir)) throw new UsageException("--console-device: no directory " + dir + " for " + file.getFileName());
+            return new DeviceSpec.Console(name, file);
+        }
+        throw new UsageException("--console-device wants virtio or virtio,file=PATH, not \"" + value + "\"");
     }
 
     static long parseSize(String s) throws UsageException {

@@ -14,7 +14,9 @@ import org.vireo.x86.platform.Uart16550;
 /**
  * {@code vireo run}: builds an {@link X86Machine}, loads Linux, puts COM1 on the terminal and runs the vCPU on its
  * own thread until the guest reboots (i8042 reset, port 0x92, or the triple fault Linux falls back to), powers off,
- * panics, the user quits with Ctrl-A x, or the timeout passes. Also runnable without OSGi through {@link #main}.
+ * panics, the user quits with Ctrl-A x, or the timeout passes. The virtio devices of the options are plugged onto the
+ * machine's PCI bus before the vCPU starts, through a {@link MachineWiring}: {@link OsgiWiring} inside the framework,
+ * {@link DirectWiring} otherwise. Also runnable without OSGi through {@link #main}.
  */
 public final class VmRunner {
     public static final int EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 124, EXIT_STOPPED = 130;
@@ -27,7 +29,7 @@ public final class VmRunner {
     private final InputStream keyboard;
     private final Function<X86Machine, Vcpu> cpuFactory;
     private final AtomicReference<Outcome> outcome = new AtomicReference<>();
-    private volatile MachineListener machineListener = machine -> () -> { };
+    private volatile MachineWiring wiring;
     private volatile Vcpu vcpu;
     private volatile boolean restarting;
     private volatile boolean poweringOff;
@@ -35,6 +37,11 @@ public final class VmRunner {
     /** The guest console on this process's standard streams, with the CPU emulator. */
     public VmRunner() {
         this(System.out, System.err, System.in, EmulatedVcpu::new);
+    }
+
+    /** The guest console and the runner's messages to the given streams, no keyboard, the CPU emulator (e.g. tests). */
+    public VmRunner(PrintStream console, PrintStream log) {
+        this(console, log, null, EmulatedVcpu::new);
     }
 
     VmRunner(PrintStream console, PrintStream log, InputStream keyboard, Function<X86Machine, Vcpu> cpuFactory) {
@@ -75,23 +82,44 @@ public final class VmRunner {
                 () -> finish(EXIT_OK, "the guest reset the machine (reboot)"))) {
             BootPlan plan;
             try {
-                plan = LinuxLoader.load(machine.memory(), options.kernel(), options.initrd(), options.append());
+                plan = LinuxLoader.load(machine.memory(), options.kernel(), options.initrd(), options.kernelCommandLine());
             } catch (BootException e) {
                 log.println("vireo: cannot boot " + options.kernel() + ": " + e.getMessage());
                 return EXIT_ERROR;
             }
             log.printf("vireo: %d MiB, %s%n", options.memory() >> 20, plan.description());
-            Vcpu cpu = cpuFactory.apply(machine);
+            Vcpu cpu;
+            try {
+                cpu = options.accel() == VmOptions.Accelerator.KVM ? new KvmBackedVcpu(machine) : cpuFactory.apply(machine);
+            } catch (RuntimeException e) {
+                log.println("vireo: " + e.getMessage());
+                return EXIT_ERROR;
+            }
             vcpu = cpu;
             cpu.load(plan);
-            try (AutoCloseable published = machineListener.started(machine);
-                 HostTerminal terminal = HostTerminal.rawIfInteractive()) {
+            MachineWiring w = wiring != null ? wiring : new DirectWiring();
+            AutoCloseable wired;
+            try {
+                wired = w.wire(machine, options.devices(), console);
+            } catch (MachineWiring.WiringException e) {
+                log.println("vireo: " + e.getMessage());
+                return EXIT_ERROR;
+            }
+            for (DeviceSpec d : options.devices()) log.printf("vireo: %s%n", describe(d));
+            try (HostTerminal terminal = HostTerminal.rawIfInteractive()) {
                 Thread input = startKeyboard(machine.platform().com1(), terminal.raw());
                 machine.platform().startTimer();
                 Thread thread = new Thread(() -> runCpu(cpu), "vireo-vcpu0");
                 thread.start();
                 join(thread, options.timeoutSeconds());
                 if (input != null) input.interrupt();
+            } finally {
+                try {
+                    wired.close(); // the devices leave before the machine (and its memory) goes
+                } catch (Exception e) {
+                    log.println("vireo: unplugging the devices failed: " + e);
+                }
+                cpu.close();
             }
         } catch (Exception e) {
             finish(EXIT_ERROR, "the machine failed: " + e);
@@ -158,13 +186,18 @@ public final class VmRunner {
         }
     }
 
-    /** Told when the machine exists, before the kernel runs (so devices can attach); closed when the run ends. */
-    @FunctionalInterface
-    interface MachineListener {
-        AutoCloseable started(X86Machine machine);
-    }
+    /** Replaces the plain-Java device wiring (the framework's component sets {@link OsgiWiring}). */
+    void setWiring(MachineWiring wiring) { this.wiring = wiring; }
 
-    void setMachineListener(MachineListener listener) { this.machineListener = listener; }
+    private static String describe(DeviceSpec d) {
+        return switch (d) {
+            case DeviceSpec.Disk disk -> String.format("%s: virtio-blk on %s%s", disk.name(), disk.image(), disk.readOnly() ? " (read-only)" : "");
+            case DeviceSpec.Net net -> String.format("%s: virtio-net, %s", net.name(), net.backend().startsWith("user")
+                    ? "user-mode networking (" + net.backend() + "; DHCP 10.0.2.15, gateway 10.0.2.2 = host 127.0.0.1)" : net.backend());
+            case DeviceSpec.Rng rng -> rng.name() + ": virtio-rng from " + DeviceSpec.Rng.SOURCE;
+            case DeviceSpec.Console c -> c.name() + ": virtio-console (hvc0) to " + (c.file() != null ? c.file() : "this terminal");
+        };
+    }
 
     /** Records why the run ends (first caller wins) and stops the vCPU. */
     private void finish(int exitCode, String message) {

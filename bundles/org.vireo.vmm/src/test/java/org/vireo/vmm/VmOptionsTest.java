@@ -72,6 +72,53 @@ public class VmOptionsTest {
         assertNull("--help asks for the usage text", assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--help")).getMessage());
     }
 
+    @Test
+    public void devicesInSlotOrder() throws Exception {
+        Path kit = kit();
+        Path a = Files.write(folder.getRoot().toPath().resolve("a.img"), new byte[4096]);
+        Path b = Files.write(folder.getRoot().toPath().resolve("b.img"), new byte[4096]);
+        Path out = folder.getRoot().toPath().resolve("hvc0.txt");
+        VmOptions o = VmOptions.parse(kit, "--console-device", "virtio,file=" + out, "--rng", "--disk", a.toString(),
+                "--net=user", "--disk=" + b + ",ro");
+        assertEquals(java.util.List.of(
+                new DeviceSpec.Disk("disk0", a, false),
+                new DeviceSpec.Disk("disk1", b, true),
+                new DeviceSpec.Net("net0", "user"),
+                new DeviceSpec.Rng("rng0"),
+                new DeviceSpec.Console("console0", out)), o.devices());
+        assertEquals(java.util.List.of(), VmOptions.parse(kit).devices());
+        assertEquals("--net none is no NIC", java.util.List.of(), VmOptions.parse(kit, "--net", "none").devices());
+        assertEquals(java.util.List.of(new DeviceSpec.Net("net0", "tap:vireo0")), VmOptions.parse(kit, "--net", "tap:vireo0").devices());
+        assertEquals(java.util.List.of(new DeviceSpec.Console("console0", null)), VmOptions.parse(kit, "--console-device", "virtio").devices());
+    }
+
+    @Test
+    public void badDevicesAreExplained() throws Exception {
+        Path kit = kit();
+        Path img = Files.write(folder.getRoot().toPath().resolve("a.img"), new byte[4096]);
+        assertTrue(message(kit, "--disk", "/no/such.img").contains("no disk image at /no/such.img"));
+        assertTrue(message(kit, "--disk", img + ",rw").contains("unknown disk option \"rw\""));
+        assertTrue(message(kit, "--disk", folder.getRoot().toString()).contains("not a regular file"));
+        assertTrue(message(kit, "--disk").contains("needs a value"));
+        assertTrue(message(kit, "--net", "bridge").contains("user, tap:IFNAME or none"));
+        assertTrue(message(kit, "--net", "tap:").contains("not an interface name"));
+        assertTrue(message(kit, "--net", "tap:a-very-long-interface-name").contains("not an interface name"));
+        assertTrue(message(kit, "--net", "user", "--net", "none").contains("twice"));
+        assertTrue(message(kit, "--rng=yes").contains("takes no value"));
+        assertTrue(message(kit, "--rng", "--rng").contains("twice"));
+        assertTrue(message(kit, "--console-device", "serial").contains("virtio or virtio,file=PATH"));
+        assertTrue(message(kit, "--console-device", "virtio,file=/no/such/dir/out").contains("no directory /no/such/dir"));
+    }
+
+    @Test
+    public void usageDescribesEveryOption() {
+        String usage = VmOptions.usage();
+        for (String option : new String[] {"--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk FILE[,ro]",
+                "--net MODE", "--rng", "--console-device virtio[,file=PATH]"}) {
+            assertTrue(option, usage.contains("\n  " + option));
+        }
+    }
+
     private static String message(Path kit, String... args) {
         return assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, args)).getMessage();
     }

@@ -173,6 +173,48 @@ public class VmRunnerTest {
         assertEquals("ls/A", console());
     }
 
+    /** Type-1 PCI configuration read of bus 0, function 0. */
+    private static int pciConfig(X86Machine m, int slot, int offset) {
+        m.pio().write(0xcf8, 4, 0x8000_0000L | slot << 11 | offset);
+        return (int) m.pio().read(0xcfc, 4);
+    }
+
+    @Test
+    public void devicesAreOnThePciBusBeforeTheGuestRuns() throws Exception {
+        Path image = TestImages.write(folder.getRoot().toPath(), "disk.img", new byte[64 * 1024]);
+        Path hvc = folder.getRoot().toPath().resolve("hvc0.txt");
+        int code = run(m -> {
+            StringBuilder seen = new StringBuilder();
+            for (int slot = 1; slot <= 4; slot++) {
+                int id = pciConfig(m, slot, 0);
+                seen.append(String.format("%d:%04x:%04x:irq%d ", slot, id & 0xffff, id >>> 16, pciConfig(m, slot, 0x3c) & 0xff));
+            }
+            print(m, seen + "\n");
+            m.pio().write(0x64, 1, 0xfe);
+        }, null, "--console-device", "virtio,file=" + hvc, "--disk", image.toString(), "--rng");
+        assertEquals(log(), 0, code);
+        // disk0 first whatever the option order, then rng and console; slot 4 is empty. INTx lines from the PIC.
+        assertEquals("1:1af4:1042:irq5 2:1af4:1044:irq9 3:1af4:1043:irq10 4:ffff:ffff:irq255 \n", console());
+        assertTrue(log(), log().contains("disk0: virtio-blk on " + image));
+        assertTrue(log(), log().contains("console0: virtio-console (hvc0) to " + hvc));
+        assertTrue("the console file is created when the device is", java.nio.file.Files.exists(hvc));
+    }
+
+    @Test
+    public void aDeviceThatCannotBeSetUpEndsTheRunBeforeTheGuest() throws Exception {
+        Path kernel = TestImages.write(folder.getRoot().toPath(), "bzImage", TestImages.bzImage(new byte[16]));
+        VmRunner runner = new VmRunner(new PrintStream(console, true), new PrintStream(log, true), null,
+                m -> new ScriptedVcpu(m, machine -> { throw new AssertionError("the guest must not run"); }, null));
+        java.util.List<X86Machine> closedWith = new java.util.ArrayList<>();
+        runner.setWiring((machine, devices, terminal) -> {
+            closedWith.add(machine);
+            throw new MachineWiring.WiringException("disk0: the image went away");
+        });
+        assertEquals(1, runner.run("--kernel", kernel.toString(), "--initrd", "none"));
+        assertTrue(log(), log().contains("vireo: disk0: the image went away"));
+        assertEquals(1, closedWith.size());
+    }
+
     @Test
     public void stopFromOutsideEndsTheRun() throws Exception {
         VmRunner[] runner = new VmRunner[1];

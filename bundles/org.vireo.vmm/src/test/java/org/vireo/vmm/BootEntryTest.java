@@ -1,5 +1,14 @@
 package org.vireo.vmm;
 
+import static org.junit.Assume.assumeTrue;
+
+import java.util.List;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameter;
+import org.junit.runners.Parameterized.Parameters;
+import org.vireo.kvm.KvmStatus;
+
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -11,8 +20,18 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
-/** Real machine code on the CPU emulator, entered the way the boot plans say, ending in a keyboard-controller reset. */
-public class EmulatedVcpuTest {
+/**
+ * Real machine code entered the way the boot plans say, ending in a keyboard-controller reset: the same boot code, on
+ * the CPU emulator and on KVM (skipped, with the host's reason, where /dev/kvm cannot be used).
+ */
+@RunWith(Parameterized.class)
+public class BootEntryTest {
+    @Parameters(name = "{0}")
+    public static List<Object[]> accelerators() { return List.of(new Object[] {"emu"}, new Object[] {"kvm"}); }
+
+    @Parameter
+    public String accel;
+
     @Rule
     public TemporaryFolder folder = new TemporaryFolder();
 
@@ -21,8 +40,12 @@ public class EmulatedVcpuTest {
 
     private int boot(byte[] kernel) throws Exception {
         Path file = TestImages.write(folder.getRoot().toPath(), "kernel", kernel);
+        if (accel.equals("kvm")) {
+            KvmStatus kvm = KvmStatus.probe();
+            assumeTrue("KVM cannot be used here: " + kvm.reason(), kvm.available());
+        }
         VmRunner runner = new VmRunner(new PrintStream(console, true), new PrintStream(log, true), null, EmulatedVcpu::new);
-        return runner.run("--kernel", file.toString(), "--initrd", "none", "--mem", "32M", "--timeout", "60");
+        return runner.run("--kernel", file.toString(), "--initrd", "none", "--mem", "32M", "--timeout", "60", "--accel", accel);
     }
 
     /** Prints the byte at [reg + offset], then "OK", then resets through port 0x64. */
