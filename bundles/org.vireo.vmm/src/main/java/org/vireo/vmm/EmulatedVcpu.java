@@ -68,6 +68,9 @@ final class EmulatedVcpu implements Vcpu {
     public void stop() { cpu.requestStop(); }
 
     @Override
+    public long instructionsRetired() { return cpu.instructionsRetired(); }
+
+    @Override
     public String describe() {
         CpuState s = cpu.state();
         return s + String.format("%ncr2=%x gdtr=%x/%x idtr=%x/%x ds=%s%ninstructions retired: %,d", s.cr2(),

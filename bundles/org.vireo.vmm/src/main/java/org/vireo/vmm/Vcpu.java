@@ -25,6 +25,9 @@ interface Vcpu {
     /** Registers and counters, for error messages. */
     String describe();
 
+    /** Guest instructions executed so far, or -1 where the accelerator does not count them (KVM). */
+    default long instructionsRetired() { return -1; }
+
     /** Releases what the processor holds outside the JVM (a KVM VM); called once the run is over. */
     default void close() {}
 }

@@ -126,7 +126,11 @@ public final class VmRunner {
         }
         Outcome o = outcome.get();
         if (o == null) o = new Outcome(EXIT_ERROR, "the vCPU stopped for no reason");
-        log.printf("%nvireo: %s after %.1f s; exit code %d%n", o.message(), (System.nanoTime() - started) / 1e9, o.exitCode());
+        double seconds = (System.nanoTime() - started) / 1e9;
+        Vcpu cpu = vcpu;
+        long retired = cpu == null ? -1 : cpu.instructionsRetired();
+        String speed = retired < 0 ? "" : String.format(" (%,d guest instructions, %.0f MIPS over the run)", retired, retired / seconds / 1e6);
+        log.printf("%nvireo: %s after %.1f s%s; exit code %d%n", o.message(), seconds, speed, o.exitCode());
         return o.exitCode();
     }
 
