@@ -1,5 +1,6 @@
 package org.vireo.virtio.net;
 
+import org.vireo.virtio.testkit.FakeBundleContext;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
