@@ -22,6 +22,9 @@ final class HostTerminal implements AutoCloseable {
         if (restoreOnExit != null) Runtime.getRuntime().addShutdownHook(restoreOnExit);
     }
 
+    /** A terminal left as it is. */
+    static HostTerminal untouched() { return new HostTerminal(null); }
+
     static HostTerminal rawIfInteractive() {
         java.io.Console console = System.console();
         if (console == null || !console.isTerminal() || !TTY.exists()) return new HostTerminal(null);

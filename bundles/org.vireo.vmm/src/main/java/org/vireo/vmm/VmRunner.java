@@ -33,6 +33,8 @@ public final class VmRunner {
     private volatile Vcpu vcpu;
     private volatile boolean restarting;
     private volatile boolean poweringOff;
+    private volatile String machineName = RunCommandComponent.MACHINE_NAME;
+    private volatile boolean hostTerminal = true;
 
     /** The guest console on this process's standard streams, with the CPU emulator. */
     public VmRunner() {
@@ -78,7 +80,7 @@ public final class VmRunner {
     int run(VmOptions options) {
         long started = System.nanoTime();
         GuestConsole serial = new GuestConsole(console, this::consoleEvent);
-        try (X86Machine machine = new X86Machine("vm", options.memory(), serial,
+        try (X86Machine machine = new X86Machine(machineName, options.memory(), serial,
                 () -> finish(EXIT_OK, "the guest reset the machine (reboot)"))) {
             BootPlan plan;
             try {
@@ -106,7 +108,7 @@ public final class VmRunner {
                 return EXIT_ERROR;
             }
             for (DeviceSpec d : options.devices()) log.printf("vireo: %s%n", describe(d));
-            try (HostTerminal terminal = HostTerminal.rawIfInteractive()) {
+            try (HostTerminal terminal = hostTerminal ? HostTerminal.rawIfInteractive() : HostTerminal.untouched()) {
                 Thread input = startKeyboard(machine.platform().com1(), terminal.raw());
                 machine.platform().startTimer();
                 Thread thread = new Thread(() -> runCpu(cpu), "vireo-vcpu0");
@@ -189,6 +191,12 @@ public final class VmRunner {
             case PANIC_END -> finish(EXIT_ERROR, "the guest kernel panicked");
         }
     }
+
+    /** The name the machine has (its Machine service's {@code machine.name}); "vm" unless set. */
+    void setMachineName(String name) { this.machineName = name; }
+
+    /** Whether the run may put this process's terminal into raw mode (not for a VM whose console is elsewhere). */
+    void setHostTerminal(boolean use) { this.hostTerminal = use; }
 
     /** Replaces the plain-Java device wiring (the framework's component sets {@link OsgiWiring}). */
     void setWiring(MachineWiring wiring) { this.wiring = wiring; }

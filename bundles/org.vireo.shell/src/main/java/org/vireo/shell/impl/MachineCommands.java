@@ -7,6 +7,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.felix.service.command.Descriptor;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -20,7 +24,10 @@ import org.vireo.machine.Machine;
 import org.vireo.memory.MemoryRegion;
 import org.vireo.virtio.VirtioTransportInfo;
 
-/** Gogo commands {@code vm:list} and {@code vm:info} over the Machine services. */
+/**
+ * Gogo commands {@code vm:list} and {@code vm:info} over the Machine services and the configured VMs (VirtualMachine
+ * services of org.vireo.vmm, read through their {@code vm.name}/{@code vm.state} properties and {@link VmAccess}).
+ */
 @Component(service = MachineCommands.class, property = {
         "osgi.command.scope=vm",
         "osgi.command.function=list",
@@ -30,6 +37,10 @@ public final class MachineCommands {
 
     private final Map<Machine, String> kinds = new ConcurrentHashMap<>();
     private final List<VirtioTransportInfo> plugged = new CopyOnWriteArrayList<>();
+    private volatile BundleContext context;
+
+    @Activate
+    void activate(BundleContext bundleContext) { this.context = bundleContext; }
 
     @Reference(service = Machine.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "removeMachine")
@@ -46,17 +57,47 @@ public final class MachineCommands {
 
     void removeDevice(VirtioTransportInfo info) { plugged.remove(info); }
 
-    @Descriptor("List the machines: name, kind, memory size and number of plugged virtio devices")
+    @Descriptor("List the machines (name, kind, memory size, plugged virtio devices) and the configured VMs with their state")
     public String list() {
-        return ShellFormatter.machines(kinds.keySet().stream().map(this::view).sorted(Comparator.comparing(MachineView::name)).toList());
+        String machines = ShellFormatter.machines(kinds.keySet().stream().map(this::view).sorted(Comparator.comparing(MachineView::name)).toList());
+        List<String[]> vms = vmReferences(null).stream().map(r -> new String[] {
+                String.valueOf(r.getProperty("vm.name")), String.valueOf(r.getProperty("vm.state"))})
+                .sorted(Comparator.comparing((String[] row) -> row[0])).toList();
+        if (vms.isEmpty()) return machines;
+        return machines + "\n\n" + ShellFormatter.table(new String[] {"VM", "STATE"}, vms);
     }
 
-    @Descriptor("Show one machine: memory, mmio and pio windows, PCI slots in use, virtio devices")
-    public String info(@Descriptor("the machine's name, e.g. java") String name) {
-        for (Machine m : kinds.keySet()) {
-            if (m.name().equals(name)) return ShellFormatter.machine(view(m));
+    @Descriptor("Show one machine: memory, mmio and pio windows, PCI slots in use, virtio devices; for a VM also its settings and state")
+    public String info(@Descriptor("the machine's name (or a configured VM's), e.g. java") String name) {
+        String vm = null;
+        List<ServiceReference<?>> refs = vmReferences(name);
+        if (!refs.isEmpty()) {
+            Object service = context.getService(refs.getFirst());
+            if (service != null) {
+                try {
+                    vm = VmAccess.describe(service);
+                } finally {
+                    context.ungetService(refs.getFirst());
+                }
+            }
         }
+        for (Machine m : kinds.keySet()) {
+            if (m.name().equals(name)) return (vm != null ? vm + "\n" : "") + ShellFormatter.machine(view(m));
+        }
+        if (vm != null) return vm;
         throw new IllegalArgumentException("No machine named " + name + ".");
+    }
+
+    /** The VirtualMachine services, all or the one named; empty without org.vireo.vmm. */
+    private List<ServiceReference<?>> vmReferences(String name) {
+        BundleContext c = context;
+        if (c == null) return List.of();
+        try {
+            ServiceReference<?>[] refs = c.getServiceReferences(VmCommands.VM_SERVICE, name == null ? null : "(vm.name=" + VmCommands.escape(name) + ")");
+            return refs == null ? List.of() : List.of(refs);
+        } catch (InvalidSyntaxException | IllegalStateException e) {
+            return List.of();
+        }
     }
 
     private MachineView view(Machine m) {

@@ -1,0 +1,32 @@
+package org.vireo.vmm;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** A virtual machine, one per factory configuration of {@code org.vireo.vmm.vm}. */
+@ObjectClassDefinition(pid = "org.vireo.vmm.vm", name = "Vireo virtual machine",
+        description = "An x86 PC that boots Linux; devices join it through their machine.name")
+@interface VmConfig {
+    @AttributeDefinition(name = "Machine name", description = "Unique; device configurations name it in machine.name")
+    String machine_name();
+
+    @AttributeDefinition(name = "Kernel", description = "bzImage or PVH vmlinux; default: the guest kit's bzImage", required = false)
+    String kernel() default "";
+
+    @AttributeDefinition(name = "Initrd", description = "initramfs; default: the guest kit's if present; \"none\" for none", required = false)
+    String initrd() default "";
+
+    @AttributeDefinition(name = "Kernel command line")
+    String cmdline() default VmSpec.DEFAULT_CMDLINE;
+
+    @AttributeDefinition(name = "Memory (MiB)", min = "16", max = "3072")
+    int memory_mib() default VmSpec.DEFAULT_MEMORY_MIB;
+
+    @AttributeDefinition(name = "vCPUs", description = "Only 1 is supported", min = "1", max = "1")
+    int vcpus() default 1;
+
+    @AttributeDefinition(name = "Accelerator", options = {
+            @org.osgi.service.metatype.annotations.Option(value = "emu", label = "Vireo's CPU emulator"),
+            @org.osgi.service.metatype.annotations.Option(value = "kvm", label = "KVM")})
+    String accelerator() default "emu";
+}
