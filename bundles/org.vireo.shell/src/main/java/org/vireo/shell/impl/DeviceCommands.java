@@ -28,7 +28,8 @@ import org.vireo.virtio.VirtioTransportInfo;
         "osgi.command.scope=dev",
         "osgi.command.function=list",
         "osgi.command.function=add",
-        "osgi.command.function=remove"})
+        "osgi.command.function=remove",
+        "osgi.command.function=dev"})
 public final class DeviceCommands {
     private final List<VirtioTransportInfo> plugged = new CopyOnWriteArrayList<>();
     private final DeviceManager manager;
@@ -45,6 +46,9 @@ public final class DeviceCommands {
     void addDevice(VirtioTransportInfo info) { plugged.add(info); }
 
     void removeDevice(VirtioTransportInfo info) { plugged.remove(info); }
+
+    @Descriptor("Virtio devices: lists the dev: commands (dev:list, dev:add, dev:remove)")
+    public String dev() { return CommandOverview.of("dev", DeviceCommands.class); }
 
     @Descriptor("List every virtio device configuration: name, type, machine, transport, whether it is plugged, settings")
     public String list() throws IOException { return manager.list(null, plugged()); }

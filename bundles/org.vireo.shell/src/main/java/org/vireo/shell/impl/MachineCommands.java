@@ -31,7 +31,8 @@ import org.vireo.virtio.VirtioTransportInfo;
 @Component(service = MachineCommands.class, property = {
         "osgi.command.scope=vm",
         "osgi.command.function=list",
-        "osgi.command.function=info"})
+        "osgi.command.function=info",
+        "osgi.command.function=vm"})
 public final class MachineCommands {
     static final String KIND_PROPERTY = "machine.kind";
 
@@ -56,6 +57,9 @@ public final class MachineCommands {
     void addDevice(VirtioTransportInfo info) { plugged.add(info); }
 
     void removeDevice(VirtioTransportInfo info) { plugged.remove(info); }
+
+    @Descriptor("Machines and VMs: lists the vm: commands (vm:list, vm:info, vm:create, vm:start, vm:stop, vm:delete, vm:console)")
+    public String vm() { return CommandOverview.of("vm", MachineCommands.class, VmCommands.class); }
 
     @Descriptor("List the machines (name, kind, memory size, plugged virtio devices) and the configured VMs with their state")
     public String list() {
