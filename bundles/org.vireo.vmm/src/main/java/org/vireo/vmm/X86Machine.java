@@ -10,6 +10,7 @@ import org.vireo.bus.AddressAllocator;
 import org.vireo.bus.InterruptController;
 import org.vireo.bus.IoBus;
 import org.vireo.bus.pci.PciBus;
+import org.vireo.bus.pci.PcieRootPort;
 import org.vireo.machine.JavaGuest;
 import org.vireo.machine.Machine;
 import org.vireo.memory.GuestMemory;
@@ -30,6 +31,8 @@ public final class X86Machine implements Machine, AutoCloseable {
     /** PIC lines free for PCI INTx: no legacy device of this machine uses them (2 is the cascade). */
     static final int[] PCI_IRQS = {5, 9, 10, 11, 3, 14, 15};
     private static final long MIN_MEMORY = 2L << 20;
+    /** The memory window behind a hot-plug slot: room for a few devices' BARs (a virtio-pci BAR0 is 32 KiB). */
+    static final long HOTPLUG_WINDOW = 2L << 20;
 
     private final String name;
     private final Arena arena = Arena.ofShared();
@@ -40,6 +43,7 @@ public final class X86Machine implements Machine, AutoCloseable {
     private final AddressAllocator mmioSpace = new AddressAllocator(MMIO_BASE, MMIO_END - MMIO_BASE);
     private final PcPlatform platform;
     private final List<Integer> allocatedIrqs = new ArrayList<>();
+    private PcieRootPort hotplugSlot;
 
     /**
      * @param serialOut    where COM1's output goes
@@ -71,6 +75,37 @@ public final class X86Machine implements Machine, AutoCloseable {
     @Override public Optional<JavaGuest> javaGuest() { return Optional.empty(); }
 
     public PcPlatform platform() { return platform; }
+
+    /**
+     * Adds a PCIe root port with one hot-plug slot to bus 0 (off unless called): its memory window comes from the
+     * MMIO space and its hot-plug interrupt from {@link #allocateIrq()}. Call before the guest boots, so its PCI scan
+     * finds the port and its native hot-plug driver binds; devices the pci transport plugs once the guest listens
+     * on the slot then land in it (see {@code VirtioPci.plug}). A second call returns the same port.
+     */
+    public synchronized PcieRootPort addHotplugSlot() {
+        if (hotplugSlot != null) return hotplugSlot;
+        long window = mmioSpace.allocate(HOTPLUG_WINDOW, 1L << 20);
+        int irq;
+        try {
+            irq = allocateIrq();
+        } catch (RuntimeException e) {
+            mmioSpace.free(window);
+            throw e;
+        }
+        PcieRootPort port = new PcieRootPort(1, window, HOTPLUG_WINDOW, irq, platform.pic().line(irq));
+        try {
+            pci.attach(port);
+        } catch (RuntimeException e) {
+            releaseIrq(irq);
+            mmioSpace.free(window);
+            throw e;
+        }
+        hotplugSlot = port;
+        return port;
+    }
+
+    /** The hot-plug slot's root port, when {@link #addHotplugSlot()} made one. */
+    public synchronized Optional<PcieRootPort> hotplugSlot() { return Optional.ofNullable(hotplugSlot); }
 
     @Override
     public synchronized int allocateIrq() {

@@ -34,6 +34,34 @@ public class X86MachineTest {
     }
 
     @Test
+    public void noHotplugSlotUnlessAsked() {
+        try (X86Machine m = new X86Machine("t", 32L << 20, new ByteArrayOutputStream(), () -> { })) {
+            assertFalse(m.hotplugSlot().isPresent());
+            assertEquals(null, m.pci().function(1));
+        }
+    }
+
+    @Test
+    public void aHotplugSlotIsARootPortOnBusZeroWithWindowAndLevelLine() {
+        try (X86Machine m = new X86Machine("t", 32L << 20, new ByteArrayOutputStream(), () -> { })) {
+            org.vireo.bus.pci.PcieRootPort port = m.addHotplugSlot();
+            assertTrue(port == m.addHotplugSlot());
+            assertTrue(port == m.pci().function(1));
+            m.pio().write(0xcf8, 4, 0x8000_0800L);                    // 00:01.0, through the host bridge
+            assertEquals(0x000c_1b36L, m.pio().read(0xcfc, 4));
+            long[] window = port.memoryWindow();
+            assertTrue(window[0] >= X86Machine.MMIO_BASE && window[1] < X86Machine.MMIO_END);
+            assertEquals(X86Machine.HOTPLUG_WINDOW, window[1] - window[0] + 1);
+            int line = port.configRead(0x3c, 1);
+            assertEquals("the slot's line is level triggered", 1 << line, (m.pio().read(0x4d0, 1) | m.pio().read(0x4d1, 1) << 8) & 1 << line);
+            long next = m.mmioSpace().allocate(0x1000, 0x1000);
+            assertTrue("the window is reserved", next > window[1] || next + 0x1000 <= window[0]);
+            m.pio().write(0xcf8, 4, 0x8001_0000L);                    // 01:00.0: empty slot
+            assertEquals(0xffff_ffffL, m.pio().read(0xcfc, 4));
+        }
+    }
+
+    @Test
     public void busesAndWindows() {
         try (X86Machine m = new X86Machine("t", 32L << 20, new ByteArrayOutputStream(), () -> { })) {
             m.pio().write(0xcf8, 4, 0x8000_0000L);

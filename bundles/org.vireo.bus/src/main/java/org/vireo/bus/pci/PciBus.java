@@ -5,6 +5,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * PCI bus 0 with 32 device slots, function 0 each. Configuration accesses to an empty slot read all ones,
  * which is how a guest's bus scan learns that nothing is there. Slot 0 is left to the host bridge.
+ * Accesses for other bus numbers are routed through the {@link PciBridge} functions on this bus whose bus number
+ * range holds them; with no bridge they read all ones, as before.
  */
 public final class PciBus {
     public static final int SLOTS = 32;
@@ -60,8 +62,23 @@ public final class PciBus {
     }
 
     private PciFunction target(int bus, int device, int function) {
-        if (bus != 0 || function != 0) return null;
-        return function(device);
+        if (function != 0) return null;
+        return bus == 0 ? function(device) : behindBridges(bus, device);
+    }
+
+    /** The function at {@code device} of bus number {@code bus} behind one of this bus's bridges, or null. */
+    private PciFunction behindBridges(int bus, int device) {
+        if (bus <= 0 || bus > 0xff) return null;
+        for (int slot = 0; slot < SLOTS; slot++) {
+            if (!(function(slot) instanceof PciBridge bridge)) continue;
+            int secondary = bridge.secondaryBusNumber();
+            // Bus 0 is this bus: a bridge whose secondary number is unassigned (0) routes nothing.
+            if (secondary <= 0 || bus < secondary || bus > bridge.subordinateBusNumber()) continue;
+            PciBus behind = bridge.secondaryBus();
+            if (behind == null || behind == this) return null;
+            return bus == secondary ? behind.function(device) : behind.behindBridges(bus, device);
+        }
+        return null;
     }
 
     public int configRead(int bus, int device, int function, int offset, int size) {

@@ -1,8 +1,10 @@
 package org.vireo.virtio.pci;
 
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.vireo.bus.pci.PciBus;
+import org.vireo.bus.pci.PcieRootPort;
 import org.vireo.machine.Machine;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioTransportInfo;
@@ -66,6 +68,9 @@ public final class VirtioPci {
 
     public static final int NO_VECTOR = 0xffff;
 
+    /** How long an unplug from a hot-plug slot waits for the guest to release the device and power the slot off. */
+    public static final Duration HOT_UNPLUG_TIMEOUT = Duration.ofSeconds(30);
+
     private VirtioPci() {}
 
     /** The PCI class code for a virtio device type (base class, subclass, interface). */
@@ -79,9 +84,10 @@ public final class VirtioPci {
     }
 
     /**
-     * Plugs {@code device} into {@code machine}'s PCI bus at the lowest free slot, with BAR0 pre-assigned from
-     * {@link Machine#mmioSpace()} and an INTx line from {@link Machine#allocateIrq()}; on a Java guest also the
-     * driver side, named "&lt;machine&gt;/pci@00:&lt;slot&gt;.0".
+     * Plugs {@code device} into {@code machine}'s PCI bus, with BAR0 pre-assigned from {@link Machine#mmioSpace()} and
+     * an INTx line from {@link Machine#allocateIrq()}: into a PCIe hot-plug slot on bus 0 whose guest listens for
+     * hot-plug events (a running guest, see {@link PcieRootPort#accepting()}), otherwise at the lowest free slot of
+     * bus 0. On a Java guest also the driver side, named "&lt;machine&gt;/pci@00:&lt;slot&gt;.0".
      *
      * @throws IllegalStateException when the machine has no free slot, MMIO space or interrupt line
      */
@@ -91,6 +97,14 @@ public final class VirtioPci {
         try {
             gsi = machine.allocateIrq();
         } catch (RuntimeException e) {
+            machine.mmioSpace().free(bar);
+            throw e;
+        }
+        try {
+            PluggedDevice hotPlugged = hotPlug(machine, device, deviceName, bar, gsi);
+            if (hotPlugged != null) return hotPlugged;
+        } catch (RuntimeException e) {
+            machine.releaseIrq(gsi);
             machine.mmioSpace().free(bar);
             throw e;
         }
@@ -118,17 +132,46 @@ public final class VirtioPci {
         }
         String name = function.name();
         PciDriverSide driverSide = null;
+        int busSlot = slot;
+        VirtioPciFunction attached = function;
+        Runnable unplug = () -> unplugDevice(machine, busSlot, attached);
         try {
             if (machine.javaGuest().isPresent()) driverSide = new PciDriverSide(machine, machine.javaGuest().get(), slot, name);
         } catch (RuntimeException e) {
-            unplugDevice(machine, slot, function);
+            unplug.run();
             throw e;
         }
         VirtioPciFunction f = function;
         String pciAddress = address(slot);
         VirtioTransportInfo info = new CoreTransportInfo(function.core(), name, TRANSPORT,
                 () -> f.describeAddress(pciAddress), machine.name(), deviceName);
-        return new Plugged(machine, slot, info, function, driverSide);
+        return new Plugged(info, unplug, driverSide);
+    }
+
+    /** Into the first hot-plug slot that takes it, or null (no slot, or none whose guest listens). */
+    private static PluggedDevice hotPlug(Machine machine, VirtioDevice device, String deviceName, long bar, int gsi) {
+        for (int slot = 0; slot < PciBus.SLOTS; slot++) {
+            if (!(machine.pci().function(slot) instanceof PcieRootPort port) || !port.accepting()) continue;
+            String pciAddress = String.format("%02x:00.0", port.secondaryBusNumber());
+            VirtioPciFunction function = new VirtioPciFunction(machine, device, machine.name() + "/pci@" + pciAddress, bar, gsi);
+            try {
+                port.insert(function);
+            } catch (IllegalStateException taken) {
+                function.discard();
+                continue;
+            }
+            Runnable unplug = () -> {
+                try {
+                    port.remove(function, HOT_UNPLUG_TIMEOUT);
+                } finally {
+                    function.close();
+                }
+            };
+            VirtioTransportInfo info = new CoreTransportInfo(function.core(), function.name(), TRANSPORT,
+                    () -> function.describeAddress(pciAddress), machine.name(), deviceName);
+            return new Plugged(info, unplug, null);
+        }
+        return null;
     }
 
     /** "00:05.0" */
@@ -143,18 +186,14 @@ public final class VirtioPci {
     }
 
     private static final class Plugged implements PluggedDevice {
-        private final Machine machine;
-        private final int slot;
         private final VirtioTransportInfo info;
-        private final VirtioPciFunction function;
+        private final Runnable unplug;
         private final PciDriverSide driverSide;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        Plugged(Machine machine, int slot, VirtioTransportInfo info, VirtioPciFunction function, PciDriverSide driverSide) {
-            this.machine = machine;
-            this.slot = slot;
+        Plugged(VirtioTransportInfo info, Runnable unplug, PciDriverSide driverSide) {
             this.info = info;
-            this.function = function;
+            this.unplug = unplug;
             this.driverSide = driverSide;
         }
 
@@ -168,7 +207,7 @@ public final class VirtioPci {
             try {
                 if (driverSide != null) driverSide.close();
             } finally {
-                unplugDevice(machine, slot, function);
+                unplug.run();
             }
         }
 

@@ -7,8 +7,9 @@ import org.vireo.bus.pci.PciBus;
 
 /**
  * PCI configuration mechanism #1: the address register at 0xcf8 (32-bit accesses only) and the data window at
- * 0xcfc-0xcff (byte, word or dword at any offset), forwarded to a {@link PciBus}. With the enable bit clear, or
- * for a bus other than 0, reads return all ones and writes are dropped. An access that straddles the dword is
+ * 0xcfc-0xcff (byte, word or dword at any offset), forwarded to a {@link PciBus}, which answers bus 0 itself and
+ * routes other bus numbers through its bridges. With the enable bit clear, or for a bus nobody answers, reads
+ * return all ones and writes are dropped. An access that straddles the dword is
  * split into bytes rather than refused. The byte at 0xcf9 is the chipset's reset control register: writing it with
  * bit 2 (reset CPU) set resets the machine, which is Linux's {@code reboot=pci}.
  */
