@@ -130,6 +130,55 @@ public class VmLifecycleIT extends VireoTestSupport {
         }
     }
 
+    @Test
+    public void aDeviceAddedWhileTheGuestRunsAppearsInIt() throws Exception {
+        Path kit = guestKit();
+        Assume.assumeTrue("no guest kit at " + kit + " (run scripts/guest-kit, or set VIREO_GUEST_KIT): skipping the hot-plug test",
+                Files.isRegularFile(kit.resolve("bzImage")) && Files.isRegularFile(kit.resolve("initramfs.cpio.gz")));
+        String name = uniqueName("hp");
+        // The guest waits (at most 240 s) for a virtio-rng to be bound, then says which hwrng it has and reboots.
+        String wait = "i=0; until ls /sys/bus/virtio/drivers/virtio_rng/ | grep -q virtio; do sleep 1; i=$((i+1));"
+                + " [ $i -gt 240 ] && break; done; echo HOTPLUG-SEEN-$(cat /sys/class/misc/hw_random/rng_current)";
+        run("vm:create " + name + " kernel=" + kit.resolve("bzImage") + " initrd=" + kit.resolve("initramfs.cpio.gz")
+                + " memory.mib=256 hotplug.slot=true 'cmdline=console=ttyS0 acpi=off vireo.cmd=\"" + wait + "\"'");
+        try {
+            VirtualMachine vm = await(VirtualMachine.class, "(" + VirtualMachine.NAME_PROPERTY + "=" + name + ")");
+            run("vm:start " + name);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GUEST_SECONDS);
+            while (!new String(vm.consoleOutput(), StandardCharsets.UTF_8).contains("VIREO-INIT-READY")) {
+                assertTrue("the guest did not reach init:\n" + tail(vm), System.nanoTime() < deadline && vm.state() == VmState.RUNNING);
+                Thread.sleep(200);
+            }
+            // Nothing typed in the guest: the device configuration alone makes the kernel's pciehp find it.
+            String added = run("dev:add rng hprng machine.name=" + name + " virtio.transport=pci");
+            assertTrue(added, added.contains("hprng"));
+            ServiceTracker<VirtualMachine, VirtualMachine> ended = new ServiceTracker<>(context, context.createFilter(
+                    "(&(objectClass=" + VirtualMachine.class.getName() + ")(" + VirtualMachine.NAME_PROPERTY + "=" + name + ")"
+                            + "(|(vm.state=STOPPED)(vm.state=FAILED)))"), null);
+            ended.open();
+            try {
+                assertNotNull("the VM did not end within " + GUEST_SECONDS + " s:\n" + tail(vm),
+                        ended.waitForService(TimeUnit.SECONDS.toMillis(GUEST_SECONDS)));
+            } finally {
+                ended.close();
+            }
+            String console = new String(vm.consoleOutput(), StandardCharsets.UTF_8);
+            Files.createDirectories(workDir());
+            Files.writeString(workDir().resolve("VmLifecycleIT-hotplug-console.log"), console);
+            assertTrue(tail(vm), console.lines().anyMatch(l -> l.strip().equals("HOTPLUG-SEEN-virtio_rng.0")));
+        } finally {
+            try {
+                run("dev:remove hprng " + name);
+            } finally {
+                try {
+                    run("vm:stop " + name);
+                } finally {
+                    run("vm:delete " + name);
+                }
+            }
+        }
+    }
+
     private static String tail(VirtualMachine vm) {
         String out = new String(vm.consoleOutput(), StandardCharsets.UTF_8);
         return vm.describe() + "\n--- console (end) ---\n" + out.substring(Math.max(0, out.length() - 4000));

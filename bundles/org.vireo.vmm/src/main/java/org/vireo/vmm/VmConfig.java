@@ -29,4 +29,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             @org.osgi.service.metatype.annotations.Option(value = "emu", label = "Vireo's CPU emulator"),
             @org.osgi.service.metatype.annotations.Option(value = "kvm", label = "KVM")})
     String accelerator() default "emu";
+
+    @AttributeDefinition(name = "Hot-plug slot", description = "Add a PCIe root port with one hot-plug slot: a virtio-pci "
+            + "device configured for this VM while it runs is plugged there, and Linux's pciehp makes the guest see it")
+    boolean hotplug_slot() default false;
 }

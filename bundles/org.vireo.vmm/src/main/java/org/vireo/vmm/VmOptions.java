@@ -12,12 +12,17 @@ import java.util.Locale;
  * {@code VIREO_GUEST_KIT} or {@code ~/.cache/vireo/guest-kit}.
  */
 record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
-                 Accelerator accel) {
+                 Accelerator accel, boolean hotplugSlot) {
     /** What runs the guest's instructions. */
     enum Accelerator { EMU, KVM }
 
     VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices) {
-        this(kernel, initrd, append, memory, timeoutSeconds, devices, Accelerator.EMU);
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, Accelerator.EMU, false);
+    }
+
+    VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
+              Accelerator accel) {
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, false);
     }
 
     /**
@@ -35,7 +40,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static final long DEFAULT_MEMORY = 512L << 20;
 
     static final String USAGE = """
-            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--timeout SECONDS]
+            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--hotplug-slot] [--timeout SECONDS]
                              [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
@@ -45,6 +50,8 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
               --accel emu|kvm what runs the guest: "emu" = Vireo's x86-64 CPU emulator (default; adds
                               tsc_early_khz=1000000 to the command line unless it sets tsc_early_khz or tsc: the emulated
                               TSC runs at 1 GHz), "kvm" = the host's KVM (/dev/kvm; on PVM hosts only small guests run)
+              --hotplug-slot  add a PCIe root port with one hot-plug slot (the kernel's pciehp drives it): a virtio-pci
+                              device configured for this machine while the guest runs lands there and the guest sees it
               --timeout SECS  give up after this long with exit code 124 (default: no limit)
             Devices (virtio-pci, INTx; the guest's virtio_pci driver finds them on PCI bus 0 in this order):
               --disk FILE[,ro]
@@ -89,6 +96,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         String net = null;
         boolean rng = false;
         Accelerator accel = Accelerator.EMU;
+        boolean hotplugSlot = false;
         DeviceSpec.Console console = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -101,8 +109,8 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
                 }
-                case "--rng" -> {
-                    if (eq > 0) throw new UsageException("--rng takes no value");
+                case "--rng", "--hotplug-slot" -> {
+                    if (eq > 0) throw new UsageException(option + " takes no value");
                 }
                 case "-h", "--help" -> throw new UsageException(null);
                 default -> throw new UsageException("unknown option " + a);
@@ -129,6 +137,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     if (rng) throw new UsageException("--rng given twice");
                     rng = true;
                 }
+                case "--hotplug-slot" -> hotplugSlot = true;
                 case "--console-device" -> {
                     if (console != null) throw new UsageException("--console-device given twice");
                     console = parseConsole("console0", value);
@@ -161,7 +170,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (net != null && !net.equals("none")) devices.add(new DeviceSpec.Net("net0", net));
         if (rng) devices.add(new DeviceSpec.Rng("rng0"));
         if (console != null) devices.add(console);
-        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel);
+        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot);
     }
 
     private static Path path(String option, String value) throws UsageException {

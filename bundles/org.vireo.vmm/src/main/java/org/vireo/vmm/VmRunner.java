@@ -1,5 +1,7 @@
 package org.vireo.vmm;
 
+import org.vireo.bus.pci.PcieRootPort;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -82,6 +84,7 @@ public final class VmRunner {
         GuestConsole serial = new GuestConsole(console, this::consoleEvent);
         try (X86Machine machine = new X86Machine(machineName, options.memory(), serial,
                 () -> finish(EXIT_OK, "the guest reset the machine (reboot)"))) {
+            if (options.hotplugSlot()) machine.addHotplugSlot();   // before the kernel scans PCI
             BootPlan plan;
             try {
                 plan = LinuxLoader.load(machine.memory(), options.kernel(), options.initrd(), options.kernelCommandLine());
@@ -114,6 +117,7 @@ public final class VmRunner {
                 Thread thread = new Thread(() -> runCpu(cpu), "vireo-vcpu0");
                 thread.start();
                 join(thread, options.timeoutSeconds());
+                machine.hotplugSlot().ifPresent(PcieRootPort::guestStopped);   // unplugs below need not wait for the guest
                 if (input != null) input.interrupt();
             } finally {
                 try {

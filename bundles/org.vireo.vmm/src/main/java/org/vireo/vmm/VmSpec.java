@@ -10,7 +10,8 @@ import java.util.Map;
  * The settings of an {@code org.vireo.vmm.vm} configuration, checked. Files are checked when the VM starts (a guest
  * kit may appear after the configuration), everything else when the configuration arrives.
  */
-record VmSpec(String name, String kernel, String initrd, String cmdline, int memoryMib, VmOptions.Accelerator accelerator) {
+record VmSpec(String name, String kernel, String initrd, String cmdline, int memoryMib, VmOptions.Accelerator accelerator,
+              boolean hotplugSlot) {
     static final String DEFAULT_CMDLINE = "console=ttyS0 acpi=off";
     static final int DEFAULT_MEMORY_MIB = 512;
     static final int MIN_MEMORY_MIB = 16;
@@ -43,7 +44,8 @@ record VmSpec(String name, String kernel, String initrd, String cmdline, int mem
             default -> throw new InvalidException("accelerator must be emu or kvm, not \"" + accel + "\"");
         };
         return new VmSpec(name, string(properties, "kernel", ""), string(properties, "initrd", ""),
-                string(properties, "cmdline", DEFAULT_CMDLINE), memory, accelerator);
+                string(properties, "cmdline", DEFAULT_CMDLINE), memory, accelerator,
+                Boolean.parseBoolean(string(properties, "hotplug.slot", "false")));
     }
 
     /** The run's options, with the guest kit's files where none are given. */
@@ -60,7 +62,7 @@ record VmSpec(String name, String kernel, String initrd, String cmdline, int mem
             initrdPath = Path.of(initrd);
             if (!Files.isRegularFile(initrdPath)) throw new InvalidException("no initrd at " + initrdPath);
         }
-        return new VmOptions(kernelPath, initrdPath, cmdline, (long) memoryMib << 20, 0, List.of(), accelerator);
+        return new VmOptions(kernelPath, initrdPath, cmdline, (long) memoryMib << 20, 0, List.of(), accelerator, hotplugSlot);
     }
 
     private static String string(Map<String, ?> properties, String key, String fallback) {

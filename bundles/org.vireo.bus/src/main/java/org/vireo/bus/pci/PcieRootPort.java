@@ -19,6 +19,7 @@ import org.vireo.bus.InterruptLine;
  * Guest writes can only change what the registers let them change. Thread-safe.
  */
 public final class PcieRootPort implements PciBridge {
+    private boolean guestStopped;   // guarded by this
     /** Red Hat's id for a generic PCIe root port, which guests know as such. */
     public static final int VENDOR_ID = 0x1b36;
     public static final int DEVICE_ID = 0x000c;
@@ -206,15 +207,24 @@ public final class PcieRootPort implements PciBridge {
         return orderly;
     }
 
+    /**
+     * The guest's CPU has stopped for good: nobody will answer the attention button any more, so removals from now
+     * on take the card out at once instead of waiting for a power-off that cannot come.
+     */
+    public synchronized void guestStopped() {
+        guestStopped = true;
+        notifyAll();
+    }
+
     private synchronized boolean awaitPowerOff(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
-            while (poweredOn()) {
+            while (poweredOn() && !guestStopped) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) return false;
                 wait(Math.max(1, left / 1_000_000));
             }
-            return true;
+            return !poweredOn();   // false when the guest stopped with the slot still on: the card is pulled
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;

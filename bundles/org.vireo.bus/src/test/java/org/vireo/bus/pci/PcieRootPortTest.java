@@ -184,6 +184,19 @@ public class PcieRootPortTest {
     }
 
     @Test
+    public void afterTheGuestStoppedARemovalDoesNotWaitForIt() throws Exception {
+        guestEnablesHotplug();
+        PciFunction f = card(0x1af4);
+        port.insert(f);
+        port.configWrite(PcieRootPort.SLOT_CONTROL, 2, GUEST_ENABLES);   // powered on, and nobody will power it off
+        port.guestStopped();
+        // Without guestStopped this would wait a day; the guard below fails the test instead of hanging it.
+        CompletableFuture<Boolean> removal = CompletableFuture.supplyAsync(() -> port.remove(f, Duration.ofDays(1)));
+        assertFalse("pulled, not powered off", removal.get(30, TimeUnit.SECONDS));
+        assertNull(port.secondaryBus().function(0));
+    }
+
+    @Test
     public void aSlotTheGuestNeverPoweredEmptiesAtOnce() {
         guestEnablesHotplug();
         PciFunction f = card(0x1af4);

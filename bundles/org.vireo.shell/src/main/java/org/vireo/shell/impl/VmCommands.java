@@ -47,7 +47,7 @@ public final class VmCommands {
             @Descriptor("the VM's name: its machine.name, which device configurations use to join it") String name,
             @Descriptor("settings as key=value: kernel (file; default the guest kit's bzImage), initrd (file or none),"
                     + " cmdline (default \"console=ttyS0 acpi=off\"), memory.mib (16-3072, default 512), vcpus (1),"
-                    + " accelerator (emu or kvm, default emu)") String... settings) throws IOException {
+                    + " accelerator (emu or kvm, default emu), hotplug.slot (true: a PCIe hot-plug slot, so dev:add while it runs reaches the guest)") String... settings) throws IOException {
         VmRequest request = VmRequest.parse(name, Arrays.asList(settings));
         if (configuration(name) != null) throw new IllegalArgumentException("A VM named " + name + " already exists.");
         if (!references("org.vireo.machine.Machine", "(machine.name=" + name + ")").isEmpty()) {
