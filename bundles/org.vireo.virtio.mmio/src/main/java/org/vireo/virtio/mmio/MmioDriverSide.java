@@ -2,16 +2,11 @@ package org.vireo.virtio.mmio;
 
 import static org.vireo.virtio.mmio.VirtioMmio.*;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.vireo.bus.IoBus;
 import org.vireo.bus.Registration;
 import org.vireo.machine.JavaGuest;
 import org.vireo.machine.Machine;
-import org.vireo.memory.GuestAllocator;
-import org.vireo.memory.GuestMemory;
-import org.vireo.virtio.driver.VirtioDriver;
-import org.vireo.virtio.driver.VirtioDriverDevice;
+import org.vireo.virtio.core.DriverSideDevice;
 import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtqueueCallback;
 import org.vireo.virtio.ring.SplitQueueDriver;
@@ -21,34 +16,23 @@ import org.vireo.virtio.ring.SplitQueueDriver;
  * through 32-bit register accesses on the machine's MMIO bus at the device's base address, never through the device
  * object, so a Java driver exercises exactly what a guest kernel would.
  */
-final class MmioDriverSide implements VirtioDriverDevice, AutoCloseable {
+final class MmioDriverSide extends DriverSideDevice {
     private static final System.Logger LOG = System.getLogger(MmioDriverSide.class.getName());
     /** Queue indices probed for QueueNumMax when counting queues (virtio-mmio has no queue-count register). */
     private static final int MAX_QUEUES = 1024;
     private static final int RESET_POLLS = 1_000_000;
 
-    private final String name;
     private final IoBus bus;
     private final long base;
-    private final GuestMemory memory;
-    private final GuestAllocator allocator;
     private final int deviceId;
     private final int vendorId;
     private final int queueCount;
-    private final Map<Integer, SplitQueueDriver> queues = new ConcurrentHashMap<>();
     private final Registration interruptRegistration;
-    /** Serialises select-then-access register sequences (QueueSel, feature selects). */
-    private final Object registers = new Object();
-    private volatile long negotiated;
-    private volatile VirtioDriver boundDriver;
-    private volatile Runnable configChangeHandler;
 
     MmioDriverSide(Machine machine, JavaGuest guest, long base, int gsi, String name) {
-        this.name = name;
+        super(name, machine.memory(), guest.allocator());
         this.bus = machine.mmio();
         this.base = base;
-        this.memory = machine.memory();
-        this.allocator = guest.allocator();
         int magic = reg(MAGIC_VALUE);
         int version = reg(VERSION_REG);
         if (magic != MAGIC || version != VERSION) {
@@ -81,27 +65,13 @@ final class MmioDriverSide implements VirtioDriverDevice, AutoCloseable {
         int status = reg(INTERRUPT_STATUS);
         if (status == 0) return;
         reg(INTERRUPT_ACK, status);
-        if ((status & 1) != 0) {
-            for (SplitQueueDriver q : queues.values()) {
-                try {
-                    q.interrupt();
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, name + ": queue " + q.index() + " callback failed", e);
-                }
-            }
-        }
-        if ((status & 2) != 0) {
-            Runnable h = configChangeHandler;
-            if (h != null) h.run();
-        }
+        if ((status & 1) != 0) interruptAllQueues();
+        if ((status & 2) != 0) configChanged();
     }
 
-    @Override public String name() { return name; }
     @Override public String transport() { return TRANSPORT; }
     @Override public int deviceId() { return deviceId; }
     @Override public int vendorId() { return vendorId; }
-    @Override public GuestMemory memory() { return memory; }
-    @Override public GuestAllocator allocator() { return allocator; }
 
     @Override
     public long deviceFeatures() {
@@ -125,8 +95,6 @@ final class MmioDriverSide implements VirtioDriverDevice, AutoCloseable {
         }
     }
 
-    @Override public long negotiatedFeatures() { return negotiated; }
-
     @Override public int getStatus() { return reg(STATUS) & 0xff; }
 
     @Override public void setStatus(int status) { reg(STATUS, status & 0xff); }
@@ -144,21 +112,6 @@ final class MmioDriverSide implements VirtioDriverDevice, AutoCloseable {
     public int readConfig(int offset, int size) {
         checkConfig(offset, size);
         return (int) bus.read(base + CONFIG + offset, size);
-    }
-
-    @Override
-    public long readConfig64(int offset) {
-        checkConfig(offset, 4);
-        checkConfig(offset + 4, 4);
-        long value = 0;
-        for (int attempt = 0; attempt < 1000; attempt++) {
-            int before = configGeneration();
-            long low = bus.read(base + CONFIG + offset, 4) & 0xffff_ffffL;
-            long high = bus.read(base + CONFIG + offset + 4, 4) & 0xffff_ffffL;
-            value = low | high << 32;
-            if (configGeneration() == before) break;
-        }
-        return value;
     }
 
     @Override
@@ -216,28 +169,11 @@ final class MmioDriverSide implements VirtioDriverDevice, AutoCloseable {
     }
 
     @Override
-    public void deleteQueues() {
-        synchronized (registers) {
-            for (Integer index : queues.keySet().toArray(Integer[]::new)) {
-                SplitQueueDriver q = queues.remove(index);
-                if (q == null) continue;
-                reg(QUEUE_SEL, index);
-                reg(QUEUE_READY, 0);
-                if (reg(QUEUE_READY) != 0) {
-                    // the device still owns the ring: leak it rather than hand live memory back
-                    LOG.log(System.Logger.Level.WARNING, name + ": queue " + index + " did not disable; its ring is not freed");
-                    continue;
-                }
-                q.release();
-            }
-        }
+    protected boolean disableQueue(int index) {
+        reg(QUEUE_SEL, index);
+        reg(QUEUE_READY, 0);
+        return reg(QUEUE_READY) == 0;
     }
-
-    @Override public VirtioDriver boundDriver() { return boundDriver; }
-
-    @Override public void setBoundDriver(VirtioDriver driver) { boundDriver = driver; }
-
-    @Override public void setConfigChangeHandler(Runnable handler) { configChangeHandler = handler; }
 
     /** Unplug: the device stops using guest memory (reset) and the interrupt handler goes before the rings are freed. */
     @Override
@@ -248,11 +184,6 @@ final class MmioDriverSide implements VirtioDriverDevice, AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, name + ": reset on unplug failed", e);
         }
         interruptRegistration.close();
-        synchronized (registers) {
-            for (SplitQueueDriver q : queues.values()) q.release();
-            queues.clear();
-        }
+        releaseQueues();
     }
-
-    @Override public String toString() { return name; }
 }

@@ -4,18 +4,13 @@ import static org.vireo.virtio.pci.VirtioPci.*;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.vireo.bus.IoBus;
 import org.vireo.bus.Registration;
 import org.vireo.bus.pci.PciBus;
 import org.vireo.bus.pci.PciConfigSpace;
 import org.vireo.machine.JavaGuest;
 import org.vireo.machine.Machine;
-import org.vireo.memory.GuestAllocator;
-import org.vireo.memory.GuestMemory;
-import org.vireo.virtio.driver.VirtioDriver;
-import org.vireo.virtio.driver.VirtioDriverDevice;
+import org.vireo.virtio.core.DriverSideDevice;
 import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtqueueCallback;
 import org.vireo.virtio.ring.SplitQueueDriver;
@@ -26,19 +21,16 @@ import org.vireo.virtio.ring.SplitQueueDriver;
  * bus mastering, and then works only through the BAR on the machine's MMIO bus. Interrupts use MSI-X (one vector for
  * configuration changes, one per queue) when the Java guest can allocate vectors, else INTx with the ISR.
  */
-final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
+final class PciDriverSide extends DriverSideDevice {
     private static final System.Logger LOG = System.getLogger(PciDriverSide.class.getName());
     private static final int RESET_POLLS = 1_000_000;
 
     /** One virtio structure: where it is in memory space. */
     private record Region(long address, long length) {}
 
-    private final String name;
     private final PciBus pci;
     private final int slot;
     private final IoBus bus;
-    private final GuestMemory memory;
-    private final GuestAllocator allocator;
     private final int deviceId;
     private final int vendorId;
     private final Region common;
@@ -47,22 +39,15 @@ final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
     private final Region isr;
     private final Region device;
     private final int queueCount;
-    private final Map<Integer, SplitQueueDriver> queues = new ConcurrentHashMap<>();
     private final List<Registration> interruptRegistrations = new ArrayList<>();
     /** MSI-X capability offset when MSI-X is in use, else 0 (INTx). */
     private final int msixCapability;
-    private final Object registers = new Object();
-    private volatile long negotiated;
-    private volatile VirtioDriver boundDriver;
-    private volatile Runnable configChangeHandler;
 
     PciDriverSide(Machine machine, JavaGuest guest, int slot, String name) {
-        this.name = name;
+        super(name, machine.memory(), guest.allocator());
         this.pci = machine.pci();
         this.slot = slot;
         this.bus = machine.mmio();
-        this.memory = machine.memory();
-        this.allocator = guest.allocator();
 
         int vendor = cfg(PciConfigSpace.VENDOR_ID, 2);
         int pciDevice = cfg(PciConfigSpace.DEVICE_ID, 2);
@@ -163,7 +148,7 @@ final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
         long tableAddress = barAddress(table & 7) + (table & ~7L & 0xffff_ffffL);
         List<JavaGuest.MsiVector> vectors = new ArrayList<>();
         try {
-            vectors.add(guest.allocateMsi(this::configInterrupt));
+            vectors.add(guest.allocateMsi(this::configChanged));
             for (int q = 0; q < queueCount; q++) {
                 int index = q;
                 vectors.add(guest.allocateMsi(() -> queueInterrupt(index)));
@@ -195,36 +180,20 @@ final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
 
     private void intx() {
         int status = read(isr, 0, 1); // read-to-clear
-        if ((status & 1) != 0) for (SplitQueueDriver q : queues.values()) runQueue(q);
-        if ((status & 2) != 0) configInterrupt();
+        if ((status & 1) != 0) interruptAllQueues();
+        if ((status & 2) != 0) configChanged();
     }
 
     private void queueInterrupt(int index) {
         SplitQueueDriver q = queues.get(index);
-        if (q != null) runQueue(q);
-    }
-
-    private void runQueue(SplitQueueDriver q) {
-        try {
-            q.interrupt();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, name + ": queue " + q.index() + " callback failed", e);
-        }
-    }
-
-    private void configInterrupt() {
-        Runnable h = configChangeHandler;
-        if (h != null) h.run();
+        if (q != null) interruptQueue(q);
     }
 
     // ---- VirtioDriverDevice ----
 
-    @Override public String name() { return name; }
     @Override public String transport() { return TRANSPORT; }
     @Override public int deviceId() { return deviceId; }
     @Override public int vendorId() { return vendorId; }
-    @Override public GuestMemory memory() { return memory; }
-    @Override public GuestAllocator allocator() { return allocator; }
 
     @Override
     public long deviceFeatures() {
@@ -248,7 +217,6 @@ final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
         }
     }
 
-    @Override public long negotiatedFeatures() { return negotiated; }
 
     @Override public int getStatus() { return read(common, DEVICE_STATUS, 1); }
 
@@ -271,19 +239,6 @@ final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
     public int readConfig(int offset, int size) {
         checkConfig(offset, size);
         return read(device, offset, size);
-    }
-
-    @Override
-    public long readConfig64(int offset) {
-        checkConfig(offset, 4);
-        checkConfig(offset + 4, 4);
-        long value = 0;
-        for (int attempt = 0; attempt < 1000; attempt++) {
-            int before = configGeneration();
-            value = (read(device, offset, 4) & 0xffff_ffffL) | (read(device, offset + 4, 4) & 0xffff_ffffL) << 32;
-            if (configGeneration() == before) break;
-        }
-        return value;
     }
 
     @Override
@@ -355,29 +310,13 @@ final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
     }
 
     @Override
-    public void deleteQueues() {
-        synchronized (registers) {
-            for (Integer index : queues.keySet().toArray(Integer[]::new)) {
-                SplitQueueDriver q = queues.remove(index);
-                if (q == null) continue;
-                write(common, QUEUE_SELECT, 2, index);
-                if (msixCapability != 0) write(common, QUEUE_MSIX_VECTOR, 2, NO_VECTOR);
-                // Modern virtio-pci has no queue disable; our device honours 0 and the usual caller reset it first anyway.
-                write(common, QUEUE_ENABLE, 2, 0);
-                if (read(common, QUEUE_ENABLE, 2) != 0) {
-                    LOG.log(System.Logger.Level.WARNING, name + ": queue " + index + " did not disable; its ring is not freed");
-                    continue;
-                }
-                q.release();
-            }
-        }
+    protected boolean disableQueue(int index) {
+        write(common, QUEUE_SELECT, 2, index);
+        if (msixCapability != 0) write(common, QUEUE_MSIX_VECTOR, 2, NO_VECTOR);
+        // Modern virtio-pci has no queue disable; our device honours 0 and the usual caller reset it first anyway.
+        write(common, QUEUE_ENABLE, 2, 0);
+        return read(common, QUEUE_ENABLE, 2) == 0;
     }
-
-    @Override public VirtioDriver boundDriver() { return boundDriver; }
-
-    @Override public void setBoundDriver(VirtioDriver driver) { boundDriver = driver; }
-
-    @Override public void setConfigChangeHandler(Runnable handler) { configChangeHandler = handler; }
 
     /** Unplug: reset (the device stops using the rings), interrupts released, MSI-X off, rings freed. */
     @Override
@@ -392,11 +331,7 @@ final class PciDriverSide implements VirtioDriverDevice, AutoCloseable {
         }
         interruptRegistrations.forEach(Registration::close);
         interruptRegistrations.clear();
-        synchronized (registers) {
-            for (SplitQueueDriver q : queues.values()) q.release();
-            queues.clear();
-        }
+        releaseQueues();
     }
 
-    @Override public String toString() { return name; }
 }
