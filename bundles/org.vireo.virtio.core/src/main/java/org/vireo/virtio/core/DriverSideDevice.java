@@ -39,6 +39,10 @@ public abstract class DriverSideDevice implements VirtioDriverDevice, AutoClosea
      */
     protected abstract boolean disableQueue(int index);
 
+    /** Unplug: reset the device, release interrupts, free the rings. Throws nothing checked. */
+    @Override
+    public abstract void close();
+
     /** Runs one queue's callback, containing a driver's failure so the other queues still get theirs. */
     protected final void interruptQueue(SplitQueueDriver q) {
         try {

@@ -17,4 +17,29 @@ public interface PluggedDevice extends AutoCloseable {
     /** Unplugs: the driver side first, then the device side (registers, interrupts); the device is reset. Idempotent. */
     @Override
     void close();
+
+    /**
+     * The plug both transports hand out: {@code close()} closes {@code driverSide} (may be null: no Java guest), then
+     * runs {@code unplug} for the device side, once.
+     */
+    static PluggedDevice of(VirtioTransportInfo info, DriverSideDevice driverSide, Runnable unplug) {
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        return new PluggedDevice() {
+            @Override public VirtioTransportInfo info() { return info; }
+
+            @Override public Optional<VirtioDriverDevice> driverSide() { return Optional.ofNullable(driverSide); }
+
+            @Override
+            public void close() {
+                if (!closed.compareAndSet(false, true)) return;
+                try {
+                    if (driverSide != null) driverSide.close();
+                } finally {
+                    unplug.run();
+                }
+            }
+
+            @Override public String toString() { return info.toString(); }
+        };
+    }
 }

@@ -1,13 +1,10 @@
 package org.vireo.virtio.mmio;
 
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.vireo.machine.Machine;
 import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.core.CoreTransportInfo;
 import org.vireo.virtio.core.PluggedDevice;
 import org.vireo.virtio.device.VirtioDevice;
-import org.vireo.virtio.driver.VirtioDriverDevice;
 
 /** virtio-mmio version 2: register offsets and the plain-Java entry point. */
 public final class VirtioMmio {
@@ -86,35 +83,6 @@ public final class VirtioMmio {
         }
         VirtioTransportInfo info = new CoreTransportInfo(deviceSide.core(), name, TRANSPORT,
                 () -> String.format("0x%x irq %d", base, gsi), machine.name(), deviceName);
-        return new Plugged(info, deviceSide, driverSide);
-    }
-
-    private static final class Plugged implements PluggedDevice {
-        private final VirtioTransportInfo info;
-        private final MmioDeviceSide deviceSide;
-        private final MmioDriverSide driverSide;
-        private final AtomicBoolean closed = new AtomicBoolean();
-
-        Plugged(VirtioTransportInfo info, MmioDeviceSide deviceSide, MmioDriverSide driverSide) {
-            this.info = info;
-            this.deviceSide = deviceSide;
-            this.driverSide = driverSide;
-        }
-
-        @Override public VirtioTransportInfo info() { return info; }
-
-        @Override public Optional<VirtioDriverDevice> driverSide() { return Optional.ofNullable(driverSide); }
-
-        @Override
-        public void close() {
-            if (!closed.compareAndSet(false, true)) return;
-            try {
-                if (driverSide != null) driverSide.close();
-            } finally {
-                deviceSide.close();
-            }
-        }
-
-        @Override public String toString() { return info.toString(); }
+        return PluggedDevice.of(info, driverSide, deviceSide::close);
     }
 }

@@ -1,8 +1,6 @@
 package org.vireo.virtio.pci;
 
 import java.time.Duration;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.vireo.bus.pci.PciBus;
 import org.vireo.bus.pci.PcieRootPort;
 import org.vireo.machine.Machine;
@@ -11,7 +9,6 @@ import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.core.CoreTransportInfo;
 import org.vireo.virtio.core.PluggedDevice;
 import org.vireo.virtio.device.VirtioDevice;
-import org.vireo.virtio.driver.VirtioDriverDevice;
 
 /** Modern virtio-pci: identity, BAR layout, capability and register offsets, and the plain-Java entry point. */
 public final class VirtioPci {
@@ -145,7 +142,7 @@ public final class VirtioPci {
         String pciAddress = address(slot);
         VirtioTransportInfo info = new CoreTransportInfo(function.core(), name, TRANSPORT,
                 () -> f.describeAddress(pciAddress), machine.name(), deviceName);
-        return new Plugged(info, unplug, driverSide);
+        return PluggedDevice.of(info, driverSide, unplug);
     }
 
     /** Into the first hot-plug slot that takes it, or null (no slot, or none whose guest listens). */
@@ -169,7 +166,7 @@ public final class VirtioPci {
             };
             VirtioTransportInfo info = new CoreTransportInfo(function.core(), function.name(), TRANSPORT,
                     () -> function.describeAddress(pciAddress), machine.name(), deviceName);
-            return new Plugged(info, unplug, null);
+            return PluggedDevice.of(info, null, unplug);
         }
         return null;
     }
@@ -183,34 +180,5 @@ public final class VirtioPci {
         } finally {
             function.close();
         }
-    }
-
-    private static final class Plugged implements PluggedDevice {
-        private final VirtioTransportInfo info;
-        private final Runnable unplug;
-        private final PciDriverSide driverSide;
-        private final AtomicBoolean closed = new AtomicBoolean();
-
-        Plugged(VirtioTransportInfo info, Runnable unplug, PciDriverSide driverSide) {
-            this.info = info;
-            this.unplug = unplug;
-            this.driverSide = driverSide;
-        }
-
-        @Override public VirtioTransportInfo info() { return info; }
-
-        @Override public Optional<VirtioDriverDevice> driverSide() { return Optional.ofNullable(driverSide); }
-
-        @Override
-        public void close() {
-            if (!closed.compareAndSet(false, true)) return;
-            try {
-                if (driverSide != null) driverSide.close();
-            } finally {
-                unplug.run();
-            }
-        }
-
-        @Override public String toString() { return info.toString(); }
     }
 }
