@@ -11,15 +11,32 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.List;
+import org.junit.Assume;
 import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.vireo.kvm.KvmStatus;
 import org.vireo.vmm.VmRunner;
 
 /**
  * The guest kit's Debian kernel boots on the CPU emulator in this JVM (VmRunner as plain Java, no devices) and runs a
  * command from its command line: uname, 64-bit shell arithmetic, awk floating point, a gzip round trip and an md5sum
- * of generated data, all checked against the same computations on the host.
+ * of generated data, all checked against the same computations on the host. The same boot runs on KVM
+ * ({@code --accel kvm}) where the host has hardware virtualization; on a host without /dev/kvm, or with PVM's
+ * software KVM (which cannot boot a stock kernel), that case skips with the probe's reason.
  */
+@RunWith(Parameterized.class)
 public class BootIT {
+    @Parameterized.Parameters(name = "{0}")
+    public static List<Object[]> accelerators() { return List.of(new Object[] {"emu"}, new Object[] {"kvm"}); }
+
+    private final String accel;
+
+    public BootIT(String accel) {
+        this.accel = accel;
+    }
+
     private static final int LINES = 20000;
 
     // Double quotes cannot appear inside vireo.cmd="...": the guest's /init reads them as the value's delimiters.
@@ -36,11 +53,15 @@ public class BootIT {
     @Test
     public void theDebianKernelBootsAndRunsTheCommand() throws Exception {
         GuestKit.assumePresent();
+        if (accel.equals("kvm")) {
+            KvmStatus kvm = KvmStatus.probe();
+            Assume.assumeTrue("Linux on KVM needs hardware virtualization; this host: " + kvm, kvm.canBootStockKernels());
+        }
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         PrintStream sink = new PrintStream(output, true, StandardCharsets.UTF_8);
         VmRunner runner = new VmRunner(sink, sink);
         AtomicInteger exitCode = new AtomicInteger(-1);
-        Thread vm = new Thread(() -> exitCode.set(runner.run("--timeout", Integer.toString(GuestKit.RUN_SECONDS),
+        Thread vm = new Thread(() -> exitCode.set(runner.run("--accel", accel, "--timeout", Integer.toString(GuestKit.RUN_SECONDS),
                 "--append", "console=ttyS0 acpi=off vireo.cmd=\"" + COMMAND + "\"")), "boot-it");
         vm.start();
         vm.join(TimeUnit.SECONDS.toMillis(GuestKit.RUN_SECONDS + 30));
@@ -49,7 +70,7 @@ public class BootIT {
             vm.join(TimeUnit.SECONDS.toMillis(10));
         }
         String out = output.toString(StandardCharsets.UTF_8);
-        Files.writeString(GuestKit.logFile("BootIT"), out);
+        Files.writeString(GuestKit.logFile("BootIT-" + accel), out);
         if (exitCode.get() == -1) fail("the VM did not end within " + (GuestKit.RUN_SECONDS + 30) + " s" + GuestKit.tail(out, 40));
         String context = GuestKit.tail(out, 40);
 

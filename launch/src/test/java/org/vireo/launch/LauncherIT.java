@@ -82,6 +82,16 @@ public class LauncherIT {
         assertFalse(r.out.contains("Installed") || r.out.contains("Resolved"));
     }
 
+    /** KVM's state is said where asked for (issue 9): kvm:status answers on every host, and nothing else mentions it. */
+    @Test
+    public void kvmStatusSaysWhatThisHostHasAndTheLauncherStaysQuiet() throws Exception {
+        Result r = vireo("--deploy", "deploy", "-c", "kvm:status");
+        assertEquals(r.err, 0, r.exitCode);
+        assertEquals("nothing on stderr", "", r.err);
+        assertTrue(r.out, r.out.matches("(?s)KVM {5}(AVAILABLE|LIMITED|UNAVAILABLE)\\R.*device  .*reason  .*guests  .*"));
+        if (!java.nio.file.Files.exists(Path.of("/dev/kvm"))) assertTrue(r.out, r.out.startsWith("KVM     UNAVAILABLE"));
+    }
+
     @Test
     public void aNewDeployDirectoryIsSeededWithTheDemoConfiguration() throws Exception {
         Result r = vireo("--deploy", "fresh", "-c", "echo ok");

@@ -17,7 +17,9 @@ import org.vireo.kvm.KvmStatus;
 
 /**
  * Probes KVM at activation and registers a {@link KvmAccelerator} carrying the answer as service properties.
- * Registered even when KVM is unusable, so the reason is visible (e.g. to a shell command or the VMM's log).
+ * Registered even when KVM is unusable, so the reason is visible where a user asks for it: {@code kvm:status},
+ * {@code vireo run --accel kvm}, and these service properties. The probe itself logs only at DEBUG: most runs never
+ * ask for KVM, and in {@code vireo run} the console is the guest's.
  */
 @Component(configurationPid = KvmAcceleratorComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL, service = {}, immediate = true)
 @Designate(ocd = KvmAcceleratorComponent.Config.class)
@@ -38,7 +40,7 @@ public final class KvmAcceleratorComponent implements KvmAccelerator {
     @Activate
     void activate(BundleContext context, Config config) {
         status = KvmStatus.probe(config.device());
-        LOG.log(status.available() ? System.Logger.Level.INFO : System.Logger.Level.WARNING, () -> status.toString());
+        LOG.log(System.Logger.Level.DEBUG, () -> status.toString());
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(AVAILABLE_PROPERTY, status.available());
         props.put(STATE_PROPERTY, status.state().name());

@@ -69,6 +69,40 @@ public class KvmAcceleratorComponentTest {
         assertEquals(List.of(KvmAccelerator.class.getName()), unregistered);
     }
 
+    /** Nobody asked for KVM when the component starts: what it found is said only at DEBUG (issue 9). */
+    @Test
+    public void theProbeIsQuietWhateverItFinds() {
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(KvmAcceleratorComponent.class.getName());
+        List<java.util.logging.LogRecord> records = new ArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override public void publish(java.util.logging.LogRecord r) { if (jul.isLoggable(r.getLevel())) records.add(r); }
+            @Override public void flush() {}
+            @Override public void close() {}
+        };
+        java.util.logging.Level old = jul.getLevel();
+        jul.setLevel(java.util.logging.Level.ALL);
+        jul.addHandler(handler);
+        try {
+            for (String device : List.of("/nonexistent/kvm", "/dev/null", Kvm.DEFAULT_DEVICE)) {
+                KvmAcceleratorComponent c = new KvmAcceleratorComponent();
+                c.activate(context(), config(device));
+                c.deactivate();
+            }
+        } finally {
+            jul.removeHandler(handler);
+            jul.setLevel(old);
+        }
+        assertFalse("the capture saw nothing", records.isEmpty()); // each probe says what it found, at DEBUG
+        for (java.util.logging.LogRecord r : records) {
+            assertTrue(r.getLevel() + " " + r.getMessage(), r.getLevel().intValue() < java.util.logging.Level.INFO.intValue());
+        }
+        KvmStatus none = KvmStatus.probe("/nonexistent/kvm");
+        String text = KvmStatusCommand.describe(none);
+        assertTrue(text, text.startsWith("KVM     UNAVAILABLE"));
+        assertTrue(text, text.contains("reason  no /nonexistent/kvm"));
+        assertTrue(text, text.contains("CPU emulator"));
+    }
+
     @Test
     public void onThisHostTheServiceMatchesTheProbe() {
         KvmAcceleratorComponent c = new KvmAcceleratorComponent();
