@@ -784,8 +784,17 @@ abstract class SystemOps extends ExecBase {
 
     // ------------------------------------------------------------------ CPUID
 
-    static final int[] VENDOR = vendorWords("VireoVireoVi");
+    /*
+     * The CPU calls itself an AMD K8 (family 0Fh, model 2Fh) with a hypervisor bit, as QEMU's TCG models do. A vendor
+     * of its own is not an option: glibc reads CPUID leaf 1 only for Intel, AMD and Zhaoxin (init_cpu_features: for
+     * any other vendor get_common_indices skips it), so it would see no CMOV/SSE2 and refuse to start ("CPU ISA level
+     * is lower than required"). Model 2Fh, not QEMU's 6Bh: Linux flags K8 models above 41h with erratum 400 and then
+     * reads an MSR without the safe accessor. Vireo names itself in the brand string and the hypervisor leaf.
+     */
+    static final int[] VENDOR = vendorWords("AuthenticAMD");
+    static final int[] HYPERVISOR_VENDOR = vendorWords("VireoVireoVi");
     private static final String BRAND = "Vireo x86-64 emulated CPU";
+    static final int LEAF1_EAX = 0x00020ff2;  // family 0Fh, extended model 2, model 0Fh, stepping 2
 
     private static int[] vendorWords(String v) {
         byte[] b = v.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -797,10 +806,14 @@ abstract class SystemOps extends ExecBase {
     static final int LEAF1_EDX = 1 /* FPU */ | 1 << 3 /* PSE */ | 1 << 4 /* TSC */ | 1 << 5 /* MSR */ | 1 << 6 /* PAE */
             | 1 << 8 /* CX8 */ | 1 << 13 /* PGE */ | 1 << 15 /* CMOV */ | 1 << 16 /* PAT */ | 1 << 19 /* CLFSH */
             | 1 << 23 /* MMX */ | 1 << 24 /* FXSR */ | 1 << 25 /* SSE */ | 1 << 26 /* SSE2 */;
-    static final int LEAF1_ECX = 1 << 13; /* CX16 */
+    static final int LEAF1_ECX = 1 << 13 /* CX16 */ | 1 << 31 /* hypervisor present */;
     static final int LEAF7_EDX = 1 << 29; /* IA32_ARCH_CAPABILITIES */
     static final int EXT1_EDX = 1 << 11 /* SYSCALL */ | 1 << 20 /* NX */ | 1 << 27 /* RDTSCP */ | 1 << 29 /* LM */;
     static final int EXT1_ECX = 1; /* LAHF/SAHF in 64-bit mode */
+    // AMD cache descriptors (what glibc sizes its memcpy thresholds from): L1D and L1I 64 KiB 2-way, 64-byte lines;
+    // L2 512 KiB 16-way; L3 16 MiB 16-way. The same sizes QEMU reports.
+    static final int EXT5_L1D = 64 << 24 | 2 << 16 | 1 << 8 | 64, EXT5_L1I = EXT5_L1D;
+    static final int EXT6_L2 = 512 << 16 | 0x8 << 12 | 1 << 8 | 64, EXT6_L3 = (16 * 2) << 18 | 0x8 << 12 | 1 << 8 | 64;
 
     final void cpuid() {
         int leaf = (int) R[RAX];
@@ -808,18 +821,21 @@ abstract class SystemOps extends ExecBase {
         switch (leaf) {
             case 0 -> { a = 7; b = VENDOR[0]; d = VENDOR[1]; c = VENDOR[2]; }
             case 1 -> {
-                a = 0x00000663;              // family 6, model 6, stepping 3
+                a = LEAF1_EAX;
                 b = 8 << 8 | 1 << 16;        // 64-byte CLFLUSH line, one logical processor, APIC id 0
                 c = LEAF1_ECX;
                 d = LEAF1_EDX;
             }
             case 7 -> { if ((int) R[RCX] == 0) d = LEAF7_EDX; }
+            case 0x40000000 -> { a = 0x40000000; b = HYPERVISOR_VENDOR[0]; c = HYPERVISOR_VENDOR[1]; d = HYPERVISOR_VENDOR[2]; }
             case 0x80000000 -> { a = 0x80000008; b = VENDOR[0]; d = VENDOR[1]; c = VENDOR[2]; }
-            case 0x80000001 -> { c = EXT1_ECX; d = EXT1_EDX; }
+            case 0x80000001 -> { a = LEAF1_EAX; c = EXT1_ECX; d = EXT1_EDX; }
             case 0x80000002, 0x80000003, 0x80000004 -> {
                 int[] w = brandWords(leaf - 0x80000002);
                 a = w[0]; b = w[1]; c = w[2]; d = w[3];
             }
+            case 0x80000005 -> { c = EXT5_L1D; d = EXT5_L1I; }
+            case 0x80000006 -> { c = EXT6_L2; d = EXT6_L3; }
             case 0x80000008 -> a = Mmu.PHYS_BITS | 48 << 8;
             default -> { }
         }
