@@ -610,7 +610,7 @@ final class Decoder {
             case 0xb3 -> { modrm(i, false); i.op = Ops.BT_R; i.sub = 2; }
             case 0xb6 -> { modrm(i, false); i.op = Ops.MOVZX; i.size2 = 1; fixByteSource(i); }
             case 0xb7 -> { modrm(i, false); i.op = Ops.MOVZX; i.size2 = 2; }
-            case 0xb8 -> { modrm(i, false); i.op = Ops.UD; }   // POPCNT not advertised
+            case 0xb8 -> { modrm(i, false); i.op = rep == 0xf3 ? Ops.POPCNT : Ops.UD; }   // without F3: JMPE (IA-64 only)
             case 0xb9 -> { modrm(i, false); i.op = Ops.UD; }   // UD1
             case 0xba -> {
                 modrm(i, false); i.imm = u8();

@@ -354,6 +354,7 @@ final class Interpreter extends SystemOps {
             case Ops.BT_R -> bitTest(i, getReg(i.reg, i.size), true);
             case Ops.BT_I -> bitTest(i, i.imm, false);
             case Ops.BSF, Ops.BSR -> bitScan(i);
+            case Ops.POPCNT -> popcnt(i);
             case Ops.BSWAP -> bswap(i);
             case Ops.XADD -> xadd(i);
             case Ops.CMPXCHG -> cmpxchg(i);
@@ -919,6 +920,12 @@ final class Interpreter extends SystemOps {
             case 2 -> v & ~(1L << bit);
             default -> v ^ (1L << bit);
         };
+    }
+
+    private void popcnt(Insn i) {
+        long v = readRm(i);
+        setReg(i.reg, i.size, Long.bitCount(v));
+        s.setArith(v == 0 ? ZF : 0);   // all other arithmetic flags cleared
     }
 
     private void bitScan(Insn i) {

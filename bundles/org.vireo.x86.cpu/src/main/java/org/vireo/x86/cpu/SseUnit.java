@@ -5,8 +5,9 @@ import static org.vireo.x86.cpu.CpuState.CR0_TS;
 import static org.vireo.x86.cpu.CpuState.CR4_OSFXSR;
 
 /**
- * SSE, SSE2 and the MMX forms of the packed-integer instructions. Decoded as {@link Ops#SSE} with
- * {@code sub = mandatoryPrefix << 12 | opcode} (prefix 0 none, 1 66, 2 F3, 3 F2; opcode 0x0xx for 0F xx).
+ * SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2 (but CRC32, an integer instruction) and the MMX forms of the
+ * packed-integer instructions. Decoded as {@link Ops#SSE} with {@code sub = mandatoryPrefix << 12 | opcode}
+ * (prefix 0 none, 1 66, 2 F3, 3 F2; opcode 0x0xx for 0F xx, 0x1xx for 0F 38 xx, 0x2xx for 0F 3A xx).
  * XMM registers are pairs of longs; MMX registers alias the x87 significands. Floating point uses Java float and
  * double (round to nearest; MXCSR rounding control honoured by conversions; exception flags are not tracked).
  */
@@ -99,6 +100,10 @@ final class SseUnit {
     void exec(Insn i) {
         int mp = i.sub >>> 12;
         int op = i.sub & 0xfff;
+        if (op >= 0x100) {
+            extended(i, op, mp);
+            return;
+        }
         if (mp == 0 && isMmxInteger(op)) {
             checkMmx();
             mmx(i, op);
@@ -135,8 +140,9 @@ final class SseUnit {
                 }
             }
             case 0x12 -> {
-                if (mp >= 2) throw CpuException.ud();   // movsldup/movddup: SSE3
-                if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d] = x[2 * i.rm + 1]; }   // movhlps
+                if (mp == 2) { load128(i, true); x[d] = dupLow(srcLo); x[d + 1] = dupLow(srcHi); }   // movsldup
+                else if (mp == 3) { long v = load64(i); x[d] = v; x[d + 1] = v; }   // movddup
+                else if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d] = x[2 * i.rm + 1]; }   // movhlps
                 else x[d] = load64(i);   // movlps/movlpd
             }
             case 0x13 -> { if (i.rm >= 0 || mp > 1) throw CpuException.ud(); cpu.m.write64(cpu.lin(i), x[d]); }
@@ -162,8 +168,9 @@ final class SseUnit {
                 }
             }
             case 0x16 -> {
-                if (mp >= 2) throw CpuException.ud();
-                if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d + 1] = x[2 * i.rm]; }  // movlhps
+                if (mp == 3) throw CpuException.ud();
+                if (mp == 2) { load128(i, true); x[d] = dupHigh(srcLo); x[d + 1] = dupHigh(srcHi); }   // movshdup
+                else if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d + 1] = x[2 * i.rm]; }  // movlhps
                 else x[d + 1] = load64(i);
             }
             case 0x17 -> { if (i.rm >= 0 || mp > 1) throw CpuException.ud(); cpu.m.write64(cpu.lin(i), x[d + 1]); }
@@ -234,6 +241,23 @@ final class SseUnit {
                 else if (mp == 2) store128(i, x[d], x[d + 1], false);
                 else throw CpuException.ud();
             }
+            case 0x7c, 0x7d -> horizontalFloat(i, op, mp);
+            case 0xd0 -> { // addsubpd / addsubps: subtract in even elements, add in odd ones
+                load128(i, true);
+                if (mp == 1) {
+                    x[d] = Double.doubleToRawLongBits(Double.longBitsToDouble(x[d]) - Double.longBitsToDouble(srcLo));
+                    x[d + 1] = Double.doubleToRawLongBits(Double.longBitsToDouble(x[d + 1]) + Double.longBitsToDouble(srcHi));
+                } else if (mp == 3) {
+                    x[d] = f2(x[d], srcLo, 0x5c, false) | f2(x[d], srcLo, 0x58, true);
+                    x[d + 1] = f2(x[d + 1], srcHi, 0x5c, false) | f2(x[d + 1], srcHi, 0x58, true);
+                } else throw CpuException.ud();
+            }
+            case 0xf0 -> { // lddqu: memory only, no alignment check
+                if (mp != 3 || i.rm >= 0) throw CpuException.ud();
+                load128(i, false);
+                x[d] = srcLo;
+                x[d + 1] = srcHi;
+            }
             case 0xc2 -> compareFloat(i, mp);
             case 0xc3 -> throw CpuException.ud();
             case 0xc4 -> { // pinsrw
@@ -285,6 +309,10 @@ final class SseUnit {
             }
         }
     }
+
+    private static long dupLow(long v) { return (v & 0xffffffffL) | v << 32; }
+
+    private static long dupHigh(long v) { return (v >>> 32) | (v & 0xffffffff00000000L); }
 
     private static boolean isMmxInteger(int op) {
         return (op >= 0x60 && op <= 0x7f && op != 0x77) || (op >= 0xd1 && op <= 0xff && op != 0xd6 && op != 0xe6) || op == 0xc4 || op == 0xc5 || op == 0x70;
@@ -702,6 +730,30 @@ final class SseUnit {
         }
     }
 
+    /** haddpd/hsubpd (66) and haddps/hsubps (F2): pairs of adjacent elements, destination pairs first. */
+    private void horizontalFloat(Insn i, int op, int mp) {
+        int d = 2 * i.reg;
+        boolean sub = op == 0x7d;
+        load128(i, true);
+        if (mp == 1) {
+            x[d] = pairDouble(x[d], x[d + 1], sub);
+            x[d + 1] = pairDouble(srcLo, srcHi, sub);
+        } else if (mp == 3) {
+            x[d] = pairFloat(x[d], sub) | pairFloat(x[d + 1], sub) << 32;
+            x[d + 1] = pairFloat(srcLo, sub) | pairFloat(srcHi, sub) << 32;
+        } else throw CpuException.ud();
+    }
+
+    private static long pairDouble(long a, long b, boolean sub) {
+        double p = Double.longBitsToDouble(a), q = Double.longBitsToDouble(b);
+        return Double.doubleToRawLongBits(sub ? p - q : p + q);
+    }
+
+    private static long pairFloat(long v, boolean sub) {
+        float p = Float.intBitsToFloat((int) v), q = Float.intBitsToFloat((int) (v >>> 32));
+        return Float.floatToRawIntBits(sub ? p - q : p + q) & 0xffffffffL;
+    }
+
     private static boolean predicate(int p, double a, double b) {
         boolean unordered = Double.isNaN(a) || Double.isNaN(b);
         return switch (p & 7) {
@@ -746,4 +798,123 @@ final class SseUnit {
             }
         }
     }
+
+    // ------------------------------------------------------------------ 0F 38 and 0F 3A maps
+
+    /** SSSE3 opcodes: the only ones in these maps with an MMX form (no prefix). */
+    private static boolean isSsse3(int op) {
+        return (op >= 0x100 && op <= 0x10b) || (op >= 0x11c && op <= 0x11e) || op == 0x20f;
+    }
+
+    private void extended(Insn i, int op, int mp) {
+        if (mp == 0 && isSsse3(op)) {
+            checkMmx();
+            int d = i.reg & 7;
+            long b = loadMmx(i);
+            setMmx(d, ssse3(op, new long[] {s.fpMant[d]}, new long[] {b}, (int) i.imm & 0xff)[0]);
+            return;
+        }
+        if (mp != 1) throw CpuException.ud();
+        checkSse();
+        int d = 2 * i.reg;
+        if (isSsse3(op)) {
+            load128(i, true);
+            long[] r = ssse3(op, new long[] {x[d], x[d + 1]}, new long[] {srcLo, srcHi}, (int) i.imm & 0xff);
+            x[d] = r[0];
+            x[d + 1] = r[1];
+        } else if (op < 0x200) {
+            map38(i, op, d);
+        } else {
+            map3a(i, op, d);
+        }
+    }
+
+    /** Element {@code k} of width {@code bits} (zero-extended) of a vector held as 64-bit lanes. */
+    private static long el(long[] v, int k, int bits) {
+        int bit = k * bits;
+        long m = bits == 64 ? -1L : (1L << bits) - 1;
+        return (v[bit >>> 6] >>> (bit & 63)) & m;
+    }
+
+    private static void put(long[] v, int k, int bits, long e) {
+        int bit = k * bits;
+        long m = bits == 64 ? -1L : (1L << bits) - 1;
+        v[bit >>> 6] = (v[bit >>> 6] & ~(m << (bit & 63))) | (e & m) << (bit & 63);
+    }
+
+    private static long sx(long e, int bits) { return e << (64 - bits) >> (64 - bits); }
+
+    /** 64 bits of the little-endian bit string {@code v} from bit {@code bit}; zeros past its end. */
+    private static long bits64(long[] v, int bit) {
+        int w = bit >>> 6, o = bit & 63;
+        if (w >= v.length) return 0;
+        long lo = v[w], hi = w + 1 < v.length ? v[w + 1] : 0;
+        return o == 0 ? lo : lo >>> o | hi << (64 - o);
+    }
+
+    /** SSSE3 on one (MMX) or two (XMM) 64-bit lanes: {@code a} is the destination operand, {@code b} the source. */
+    private static long[] ssse3(int op, long[] a, long[] b, int imm) {
+        int n = a.length;
+        long[] r = new long[n];
+        switch (op) {
+            case 0x100 -> { // pshufb: index bit 7 zeroes, the index is taken modulo the width
+                int nb = 8 * n;
+                for (int k = 0; k < nb; k++) {
+                    int sel = (int) el(b, k, 8);
+                    if ((sel & 0x80) == 0) put(r, k, 8, el(a, sel & (nb - 1), 8));
+                }
+            }
+            case 0x101, 0x102, 0x103, 0x105, 0x106, 0x107 -> { // phadd/phsub w, d, sw: destination pairs first
+                int bits = op == 0x102 || op == 0x106 ? 32 : 16;
+                int half = n * 32 / bits;
+                for (int k = 0; k < half; k++) {
+                    put(r, k, bits, horizontal(op, el(a, 2 * k, bits), el(a, 2 * k + 1, bits)));
+                    put(r, half + k, bits, horizontal(op, el(b, 2 * k, bits), el(b, 2 * k + 1, bits)));
+                }
+            }
+            case 0x104 -> { // pmaddubsw: unsigned bytes of the destination times signed bytes of the source
+                for (int k = 0; k < 4 * n; k++) {
+                    long v = el(a, 2 * k, 8) * (byte) el(b, 2 * k, 8) + el(a, 2 * k + 1, 8) * (byte) el(b, 2 * k + 1, 8);
+                    put(r, k, 16, clamp(v, -32768, 32767));
+                }
+            }
+            case 0x108, 0x109, 0x10a -> { // psignb/w/d
+                int bits = 8 << (op - 0x108);
+                for (int k = 0; k < 64 * n / bits; k++) {
+                    long sb = sx(el(b, k, bits), bits), e = el(a, k, bits);
+                    put(r, k, bits, sb < 0 ? -e : sb == 0 ? 0 : e);
+                }
+            }
+            case 0x10b -> { // pmulhrsw: rounded high half of the doubled product
+                for (int k = 0; k < 4 * n; k++) {
+                    long v = (long) (short) el(a, k, 16) * (short) el(b, k, 16);
+                    put(r, k, 16, ((v >> 14) + 1) >> 1);
+                }
+            }
+            case 0x11c, 0x11d, 0x11e -> { // pabsb/w/d (of the source only)
+                int bits = 8 << (op - 0x11c);
+                for (int k = 0; k < 64 * n / bits; k++) put(r, k, bits, Math.abs(sx(el(b, k, bits), bits)));
+            }
+            default -> { // palignr: destination:source shifted right by imm bytes
+                long[] cat = new long[2 * n];
+                System.arraycopy(b, 0, cat, 0, n);
+                System.arraycopy(a, 0, cat, n, n);
+                for (int k = 0; k < n; k++) r[k] = bits64(cat, imm * 8 + 64 * k);
+            }
+        }
+        return r;
+    }
+
+    private static long horizontal(int op, long p, long q) {
+        return switch (op) {
+            case 0x101, 0x102 -> p + q;
+            case 0x105, 0x106 -> p - q;
+            case 0x103 -> clamp((short) p + (short) q, -32768, 32767);
+            default -> clamp((short) p - (short) q, -32768, 32767);
+        };
+    }
+
+    private void map38(Insn i, int op, int d) { throw CpuException.ud(); }
+
+    private void map3a(Insn i, int op, int d) { throw CpuException.ud(); }
 }
