@@ -56,7 +56,7 @@ public class NativeV2DifferentialTest {
     private static final int MMX = 4;       // mm0, mm1/m64 (wrapped in movq from/to GPRs)
     private static final int MEM_ONLY = 5;  // xmm <- m128 only: lddqu, movntdqa
     // input values
-    private static final int V_INT = 0, V_FLOAT = 1, V_DOUBLE = 2, V_STRING = 3;
+    private static final int V_INT = 0, V_FLOAT = 1, V_DOUBLE = 2, V_STRING = 3, V_FEW = 4;
     // REX.W use
     private static final int W_NO = 0, W_YES = 1, W_ANY = 2;
 
@@ -101,6 +101,50 @@ public class NativeV2DifferentialTest {
         }
         xx("palignr", 0x66, 2, 0x0f, true, 16, V_INT);
         FORMS.add(new Form("palignr mm", 0, 2, 0x0f, true, MMX, 8, false, V_INT, W_NO));
+        // SSE4.1
+        xx("pblendvb", 0x66, 1, 0x10, false, 16, V_INT);
+        xx("blendvps", 0x66, 1, 0x14, false, 16, V_INT);
+        xx("blendvpd", 0x66, 1, 0x15, false, 16, V_INT);
+        xx("ptest", 0x66, 1, 0x17, false, 16, V_FEW);
+        String[] ext = {"bw", "bd", "bq", "wd", "wq", "dq"};
+        int[] extBytes = {8, 4, 2, 8, 4, 8};
+        for (int k = 0; k < 6; k++) {
+            xx("pmovsx" + ext[k], 0x66, 1, 0x20 + k, false, extBytes[k], V_INT);
+            xx("pmovzx" + ext[k], 0x66, 1, 0x30 + k, false, extBytes[k], V_INT);
+        }
+        xx("pmuldq", 0x66, 1, 0x28, false, 16, V_INT);
+        xx("pcmpeqq", 0x66, 1, 0x29, false, 16, V_FEW);
+        FORMS.add(new Form("movntdqa", 0x66, 1, 0x2a, false, MEM_ONLY, 16, true, V_INT, W_NO));
+        xx("packusdw", 0x66, 1, 0x2b, false, 16, V_INT);
+        String[] minMax = {"pminsb", "pminsd", "pminuw", "pminud", "pmaxsb", "pmaxsd", "pmaxuw", "pmaxud", "pmulld", "phminposuw"};
+        for (int k = 0; k < minMax.length; k++) xx(minMax[k], 0x66, 1, 0x38 + k, false, 16, k < 8 ? V_FEW : V_INT);
+        xx("roundps", 0x66, 2, 0x08, true, 16, V_FLOAT);
+        xx("roundpd", 0x66, 2, 0x09, true, 16, V_DOUBLE);
+        xx("roundss", 0x66, 2, 0x0a, true, 4, V_FLOAT);
+        xx("roundsd", 0x66, 2, 0x0b, true, 8, V_DOUBLE);
+        xx("blendps", 0x66, 2, 0x0c, true, 16, V_INT);
+        xx("blendpd", 0x66, 2, 0x0d, true, 16, V_INT);
+        xx("pblendw", 0x66, 2, 0x0e, true, 16, V_INT);
+        FORMS.add(new Form("pextrb", 0x66, 2, 0x14, true, STORE_G, 1, false, V_INT, W_ANY));
+        FORMS.add(new Form("pextrw", 0x66, 2, 0x15, true, STORE_G, 2, false, V_INT, W_ANY));
+        FORMS.add(new Form("pextrd/q", 0x66, 2, 0x16, true, STORE_G, 8, false, V_INT, W_ANY));
+        FORMS.add(new Form("extractps", 0x66, 2, 0x17, true, STORE_G, 4, false, V_INT, W_ANY));
+        FORMS.add(new Form("pinsrb", 0x66, 2, 0x20, true, LOAD_G, 1, false, V_INT, W_NO));
+        xx("insertps", 0x66, 2, 0x21, true, 4, V_INT);
+        FORMS.add(new Form("pinsrd/q", 0x66, 2, 0x22, true, LOAD_G, 8, false, V_INT, W_ANY));
+        xx("dpps", 0x66, 2, 0x40, true, 16, V_FLOAT);
+        xx("dppd", 0x66, 2, 0x41, true, 16, V_DOUBLE);
+        xx("mpsadbw", 0x66, 2, 0x42, true, 16, V_INT);
+        // SSE4.2
+        xx("pcmpgtq", 0x66, 1, 0x37, false, 16, V_FEW);
+        String[] str = {"pcmpestrm", "pcmpestri", "pcmpistrm", "pcmpistri"};
+        for (int k = 0; k < 4; k++) {
+            for (int copy = 0; copy < 4; copy++) {   // many modes: give them a larger share
+                FORMS.add(new Form(str[k], 0x66, 2, 0x60 + k, true, XX, 16, false, V_STRING, W_ANY));
+            }
+        }
+        FORMS.add(new Form("crc32b", 0xf2, 1, 0xf0, false, GG, 1, false, V_INT, W_ANY));
+        FORMS.add(new Form("crc32", 0xf2, 1, 0xf1, false, GG, 8, false, V_INT, W_ANY));
     }
 
     private long floatPair() {
@@ -144,6 +188,8 @@ public class NativeV2DifferentialTest {
             case V_FLOAT -> floatPair();
             case V_DOUBLE -> doubleBits();
             case V_STRING -> stringBits(zeros);
+            case V_FEW -> new long[] {0, -1, 1, Long.MIN_VALUE, Long.MAX_VALUE, 0x80000000L, 0xff00ff00ff00ff00L, 0x0080ff7f00018000L}[rnd.nextInt(8)]
+                    ^ (rnd.nextInt(4) == 0 ? 1L << rnd.nextInt(64) : 0);
             default -> intBits();
         };
     }
@@ -180,6 +226,25 @@ public class NativeV2DifferentialTest {
         }
         int imm = -1;
         if (f.imm) imm = f.name.startsWith("palignr") && rnd.nextBoolean() ? rnd.nextInt(34) : rnd.nextInt(256);
+        if (f.name.startsWith("pcmpestr")) { // lengths in RAX and RDX: mostly in range, sometimes negative or huge
+            for (int r : new int[] {CpuState.RAX, CpuState.RDX}) {
+                in[r] = switch (rnd.nextInt(6)) {
+                    case 0 -> rnd.nextLong();
+                    case 1 -> new long[] {Long.MIN_VALUE, 0x80000000L, 0xffffffff80000000L, 0x100000005L, -16, 17}[rnd.nextInt(6)];
+                    default -> rnd.nextInt(41) - 20;
+                };
+            }
+        }
+        // ROUNDxx with imm[2] uses MXCSR.RC: sometimes run it between stmxcsr/ldmxcsr that set another mode
+        boolean mxcsr = f.name.startsWith("round") && (imm & 4) != 0 && rnd.nextBoolean();
+        if (mxcsr && base < 0) base = BASES[rnd.nextInt(BASES.length)];
+        if (base >= 0 && data == null) data = new byte[DATA_BYTES];
+        if (data != null) data = java.util.Arrays.copyOf(data, DATA_BYTES + 16);
+        int rc = rnd.nextInt(4);
+        if (mxcsr) {
+            int v = 0x1f80 | rc << 13;
+            for (int j = 0; j < 4; j++) data[DATA_BYTES + j] = (byte) (v >>> (8 * j));
+        }
         boolean w = f.rexW == W_YES || (f.rexW == W_ANY && rnd.nextBoolean());
         boolean emptyRex = rnd.nextInt(8) == 0;   // a REX without bits changes nothing here (but SPL..DIL naming)
         ByteArrayOutputStream b = new ByteArrayOutputStream();
@@ -212,6 +277,8 @@ public class NativeV2DifferentialTest {
                 rm = mem ? base : rnd.nextInt(4);
             }
         }
+        byte[] saveMxcsr = mxcsrOp(3, base, DATA_BYTES + 4), loadMxcsr = mxcsrOp(2, base, DATA_BYTES);
+        if (mxcsr) { b.writeBytes(saveMxcsr); b.writeBytes(loadMxcsr); }
         if (f.prefix != 0) b.write(f.prefix);
         int rex = (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0);
         if (rex != 0 || emptyRex) b.write(0x40 | rex);
@@ -227,8 +294,20 @@ public class NativeV2DifferentialTest {
         }
         if (imm >= 0) b.write(imm);
         if (f.kind == MMX) b.writeBytes(new byte[] {0x48, 0x0f, 0x7e, (byte) 0xc0, 0x0f, 0x77});   // movq rax, mm0; emms
-        name += (mem ? " [m+" + disp + "]" : "") + (imm >= 0 ? " imm " + imm : "") + (w ? " w" : "");
+        if (mxcsr) b.writeBytes(mxcsrOp(2, base, DATA_BYTES + 4));
+        name += (mem ? " [m+" + disp + "]" : "") + (imm >= 0 ? " imm " + imm : "") + (w ? " w" : "") + (mxcsr ? " rc " + rc : "");
         return new Case(name, b.toByteArray(), in, base, data);
+    }
+
+    /** ldmxcsr (ext 2) or stmxcsr (ext 3) [base+disp8]. */
+    private static byte[] mxcsrOp(int ext, int base, int disp) {
+        if (base < 0) return new byte[0];
+        byte[] op = {0x0f, (byte) 0xae, (byte) (0x40 | ext << 3 | (base & 7)), (byte) disp};
+        if (base < 8) return op;
+        byte[] r = new byte[5];
+        r[0] = 0x41;
+        System.arraycopy(op, 0, r, 1, 4);
+        return r;
     }
 
     private void check(Case c) throws Throwable {
