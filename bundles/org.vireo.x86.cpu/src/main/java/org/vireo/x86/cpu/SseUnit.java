@@ -817,7 +817,18 @@ final class SseUnit {
         if (mp != 1) throw CpuException.ud();
         checkSse();
         int d = 2 * i.reg;
-        if (isSsse3(op)) {
+        if (op == 0x100 || op == 0x20f) { // pshufb and palignr without arrays: glibc's SSSE3 memcpy and string code
+            load128(i, true);
+            long a0 = x[d], a1 = x[d + 1];
+            if (op == 0x100) {
+                x[d] = shuffleBytes(a0, a1, srcLo);
+                x[d + 1] = shuffleBytes(a0, a1, srcHi);
+            } else {
+                int bit = ((int) i.imm & 0xff) * 8;
+                x[d] = bits256(srcLo, srcHi, a0, a1, bit);
+                x[d + 1] = bits256(srcLo, srcHi, a0, a1, bit + 64);
+            }
+        } else if (isSsse3(op)) {
             load128(i, true);
             long[] r = ssse3(op, new long[] {x[d], x[d + 1]}, new long[] {srcLo, srcHi}, (int) i.imm & 0xff);
             x[d] = r[0];
@@ -849,6 +860,25 @@ final class SseUnit {
         int w = bit >>> 6, o = bit & 63;
         if (w >= v.length) return 0;
         long lo = v[w], hi = w + 1 < v.length ? v[w + 1] : 0;
+        return o == 0 ? lo : lo >>> o | hi << (64 - o);
+    }
+
+    /** Eight bytes of pshufb xmm: each selector byte picks a byte of a1:a0, or zero when its bit 7 is set. */
+    private static long shuffleBytes(long a0, long a1, long sel) {
+        long r = 0;
+        for (int k = 0; k < 64; k += 8) {
+            int s = (int) (sel >>> k);
+            if ((s & 0x80) == 0) r |= (((s & 8) == 0 ? a0 : a1) >>> ((s & 7) * 8) & 0xff) << k;
+        }
+        return r;
+    }
+
+    /** 64 bits from bit {@code bit} of the 256-bit value w3:w2:w1:w0; zeros past its end. */
+    private static long bits256(long w0, long w1, long w2, long w3, int bit) {
+        if (bit >= 256) return 0;
+        int w = bit >>> 6, o = bit & 63;
+        long lo = w == 0 ? w0 : w == 1 ? w1 : w == 2 ? w2 : w3;
+        long hi = w == 0 ? w1 : w == 1 ? w2 : w == 2 ? w3 : 0;
         return o == 0 ? lo : lo >>> o | hi << (64 - o);
     }
 
