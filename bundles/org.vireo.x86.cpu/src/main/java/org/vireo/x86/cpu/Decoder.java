@@ -610,7 +610,7 @@ final class Decoder {
             case 0xb3 -> { modrm(i, false); i.op = Ops.BT_R; i.sub = 2; }
             case 0xb6 -> { modrm(i, false); i.op = Ops.MOVZX; i.size2 = 1; fixByteSource(i); }
             case 0xb7 -> { modrm(i, false); i.op = Ops.MOVZX; i.size2 = 2; }
-            case 0xb8 -> { modrm(i, false); i.op = Ops.UD; }   // POPCNT not advertised
+            case 0xb8 -> { modrm(i, false); i.op = rep == 0xf3 ? Ops.POPCNT : Ops.UD; }   // without F3: JMPE (IA-64 only)
             case 0xb9 -> { modrm(i, false); i.op = Ops.UD; }   // UD1
             case 0xba -> {
                 modrm(i, false); i.imm = u8();
@@ -634,7 +634,11 @@ final class Decoder {
             }
             case 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf -> { i.op = Ops.BSWAP; i.reg = (b & 7) | (rex & 1) << 3; }
             case 0x77 -> i.op = Ops.EMMS;
-            case 0x38 -> { int b3 = u8(); sse(i, 0x100 | b3, false); }
+            case 0x38 -> {
+                int b3 = u8();
+                if (b3 == 0xf0 || b3 == 0xf1) crc32(i, b3);
+                else sse(i, 0x100 | b3, false);
+            }
             case 0x3a -> { int b3 = u8(); sse(i, 0x200 | b3, true); }
             default -> {
                 if (isSse(b)) sse(i, b, hasImm8(b));
@@ -665,6 +669,23 @@ final class Decoder {
         i.sub = mp << 12 | opcode;
         if (imm8) i.imm = u8();
         if ((rex & 8) != 0) i.prefixes |= Insn.REXW;
+    }
+
+    /**
+     * F2 0F 38 F0/F1: CRC32 r32/r64, r/m8 (byte-register naming) or r/m16/32/64. Without F2 these are MOVBE,
+     * which is not advertised.
+     */
+    private void crc32(Insn i, int b3) {
+        modrm(i, false);
+        boolean w = (rex & 8) != 0;
+        if (b3 == 0xf0) {
+            fixByteSource(i);
+            i.size2 = 1;
+        } else {
+            i.size2 = w ? 8 : opsizePrefix ? 2 : 4;
+        }
+        setSize(i, w ? 8 : 4);
+        i.op = rep == 0xf2 ? Ops.CRC32 : Ops.UD;
     }
 
     private void group7(Insn i) {

@@ -354,6 +354,8 @@ final class Interpreter extends SystemOps {
             case Ops.BT_R -> bitTest(i, getReg(i.reg, i.size), true);
             case Ops.BT_I -> bitTest(i, i.imm, false);
             case Ops.BSF, Ops.BSR -> bitScan(i);
+            case Ops.POPCNT -> popcnt(i);
+            case Ops.CRC32 -> crc32(i);
             case Ops.BSWAP -> bswap(i);
             case Ops.XADD -> xadd(i);
             case Ops.CMPXCHG -> cmpxchg(i);
@@ -919,6 +921,30 @@ final class Interpreter extends SystemOps {
             case 2 -> v & ~(1L << bit);
             default -> v ^ (1L << bit);
         };
+    }
+
+    private void popcnt(Insn i) {
+        long v = readRm(i);
+        setReg(i.reg, i.size, Long.bitCount(v));
+        s.setArith(v == 0 ? ZF : 0);   // all other arithmetic flags cleared
+    }
+
+    /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), one byte per step; no pre- or post-inversion. */
+    private static final int[] CRC32C = new int[256];
+
+    static {
+        for (int n = 0; n < 256; n++) {
+            int c = n;
+            for (int k = 0; k < 8; k++) c = (c >>> 1) ^ (0x82f63b78 & -(c & 1));
+            CRC32C[n] = c;
+        }
+    }
+
+    private void crc32(Insn i) {
+        long v = i.rm >= 0 ? getReg(i.rm, i.size2) : m.read(lin(i), i.size2);
+        int crc = (int) R[i.reg];
+        for (int k = 0; k < i.size2; k++) crc = (crc >>> 8) ^ CRC32C[(crc ^ (int) (v >>> (8 * k))) & 0xff];
+        setReg(i.reg, i.size, crc & 0xffffffffL);   // flags unchanged
     }
 
     private void bitScan(Insn i) {

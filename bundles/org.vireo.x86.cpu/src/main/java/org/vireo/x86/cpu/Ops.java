@@ -186,8 +186,9 @@ final class Ops {
     static final int RET64 = 176;
     static final int ALU_RM64 = 177;
     static final int ALU_RM32 = 178;
+    static final int CRC32 = 179;
 
-    static final int COUNT = 179;
+    static final int COUNT = 180;
     private static final String[] NAMES = {
         "UD", "GP0", "NOP", "PAUSE", "ALU_RM_R", "ALU_R_RM", "ALU_RM_I", "TEST_RM_R",
         "TEST_RM_I", "INC", "DEC", "NOT", "NEG", "MUL1", "IMUL1", "DIV",
@@ -210,6 +211,7 @@ final class Ops {
         "FXRSTOR", "LDMXCSR", "STMXCSR", "SSE", "EMMS", "SALC", "DAA", "DAS",
         "AAA", "AAS", "AAM", "AAD", "BOUND", "ARPL", "LES", "LDS",
         "MOV_RR64", "MOV_RR32", "LOAD64", "LOAD32", "STORE64", "STORE32", "ALU_RR64", "ALU_RR32", "ALU_RI64", "ALU_RI32", "TEST_RR64", "TEST_RR32", "LEA64", "PUSH64", "POP64", "CALL64", "RET64", "ALU_RM64", "ALU_RM32",
+        "CRC32",
     };
 
     static String name(int op) { return op >= 0 && op < NAMES.length ? NAMES[op] : "op" + op; }

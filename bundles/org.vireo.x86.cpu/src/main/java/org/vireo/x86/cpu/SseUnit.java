@@ -5,8 +5,9 @@ import static org.vireo.x86.cpu.CpuState.CR0_TS;
 import static org.vireo.x86.cpu.CpuState.CR4_OSFXSR;
 
 /**
- * SSE, SSE2 and the MMX forms of the packed-integer instructions. Decoded as {@link Ops#SSE} with
- * {@code sub = mandatoryPrefix << 12 | opcode} (prefix 0 none, 1 66, 2 F3, 3 F2; opcode 0x0xx for 0F xx).
+ * SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2 (but CRC32, an integer instruction) and the MMX forms of the
+ * packed-integer instructions. Decoded as {@link Ops#SSE} with {@code sub = mandatoryPrefix << 12 | opcode}
+ * (prefix 0 none, 1 66, 2 F3, 3 F2; opcode 0x0xx for 0F xx, 0x1xx for 0F 38 xx, 0x2xx for 0F 3A xx).
  * XMM registers are pairs of longs; MMX registers alias the x87 significands. Floating point uses Java float and
  * double (round to nearest; MXCSR rounding control honoured by conversions; exception flags are not tracked).
  */
@@ -99,6 +100,10 @@ final class SseUnit {
     void exec(Insn i) {
         int mp = i.sub >>> 12;
         int op = i.sub & 0xfff;
+        if (op >= 0x100) {
+            extended(i, op, mp);
+            return;
+        }
         if (mp == 0 && isMmxInteger(op)) {
             checkMmx();
             mmx(i, op);
@@ -135,8 +140,9 @@ final class SseUnit {
                 }
             }
             case 0x12 -> {
-                if (mp >= 2) throw CpuException.ud();   // movsldup/movddup: SSE3
-                if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d] = x[2 * i.rm + 1]; }   // movhlps
+                if (mp == 2) { load128(i, true); x[d] = dupLow(srcLo); x[d + 1] = dupLow(srcHi); }   // movsldup
+                else if (mp == 3) { long v = load64(i); x[d] = v; x[d + 1] = v; }   // movddup
+                else if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d] = x[2 * i.rm + 1]; }   // movhlps
                 else x[d] = load64(i);   // movlps/movlpd
             }
             case 0x13 -> { if (i.rm >= 0 || mp > 1) throw CpuException.ud(); cpu.m.write64(cpu.lin(i), x[d]); }
@@ -162,8 +168,9 @@ final class SseUnit {
                 }
             }
             case 0x16 -> {
-                if (mp >= 2) throw CpuException.ud();
-                if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d + 1] = x[2 * i.rm]; }  // movlhps
+                if (mp == 3) throw CpuException.ud();
+                if (mp == 2) { load128(i, true); x[d] = dupHigh(srcLo); x[d + 1] = dupHigh(srcHi); }   // movshdup
+                else if (i.rm >= 0) { if (mp == 1) throw CpuException.ud(); x[d + 1] = x[2 * i.rm]; }  // movlhps
                 else x[d + 1] = load64(i);
             }
             case 0x17 -> { if (i.rm >= 0 || mp > 1) throw CpuException.ud(); cpu.m.write64(cpu.lin(i), x[d + 1]); }
@@ -234,6 +241,23 @@ final class SseUnit {
                 else if (mp == 2) store128(i, x[d], x[d + 1], false);
                 else throw CpuException.ud();
             }
+            case 0x7c, 0x7d -> horizontalFloat(i, op, mp);
+            case 0xd0 -> { // addsubpd / addsubps: subtract in even elements, add in odd ones
+                load128(i, true);
+                if (mp == 1) {
+                    x[d] = Double.doubleToRawLongBits(Double.longBitsToDouble(x[d]) - Double.longBitsToDouble(srcLo));
+                    x[d + 1] = Double.doubleToRawLongBits(Double.longBitsToDouble(x[d + 1]) + Double.longBitsToDouble(srcHi));
+                } else if (mp == 3) {
+                    x[d] = f2(x[d], srcLo, 0x5c, false) | f2(x[d], srcLo, 0x58, true);
+                    x[d + 1] = f2(x[d + 1], srcHi, 0x5c, false) | f2(x[d + 1], srcHi, 0x58, true);
+                } else throw CpuException.ud();
+            }
+            case 0xf0 -> { // lddqu: memory only, no alignment check
+                if (mp != 3 || i.rm >= 0) throw CpuException.ud();
+                load128(i, false);
+                x[d] = srcLo;
+                x[d + 1] = srcHi;
+            }
             case 0xc2 -> compareFloat(i, mp);
             case 0xc3 -> throw CpuException.ud();
             case 0xc4 -> { // pinsrw
@@ -285,6 +309,10 @@ final class SseUnit {
             }
         }
     }
+
+    private static long dupLow(long v) { return (v & 0xffffffffL) | v << 32; }
+
+    private static long dupHigh(long v) { return (v >>> 32) | (v & 0xffffffff00000000L); }
 
     private static boolean isMmxInteger(int op) {
         return (op >= 0x60 && op <= 0x7f && op != 0x77) || (op >= 0xd1 && op <= 0xff && op != 0xd6 && op != 0xe6) || op == 0xc4 || op == 0xc5 || op == 0x70;
@@ -702,6 +730,30 @@ final class SseUnit {
         }
     }
 
+    /** haddpd/hsubpd (66) and haddps/hsubps (F2): pairs of adjacent elements, destination pairs first. */
+    private void horizontalFloat(Insn i, int op, int mp) {
+        int d = 2 * i.reg;
+        boolean sub = op == 0x7d;
+        load128(i, true);
+        if (mp == 1) {
+            x[d] = pairDouble(x[d], x[d + 1], sub);
+            x[d + 1] = pairDouble(srcLo, srcHi, sub);
+        } else if (mp == 3) {
+            x[d] = pairFloat(x[d], sub) | pairFloat(x[d + 1], sub) << 32;
+            x[d + 1] = pairFloat(srcLo, sub) | pairFloat(srcHi, sub) << 32;
+        } else throw CpuException.ud();
+    }
+
+    private static long pairDouble(long a, long b, boolean sub) {
+        double p = Double.longBitsToDouble(a), q = Double.longBitsToDouble(b);
+        return Double.doubleToRawLongBits(sub ? p - q : p + q);
+    }
+
+    private static long pairFloat(long v, boolean sub) {
+        float p = Float.intBitsToFloat((int) v), q = Float.intBitsToFloat((int) (v >>> 32));
+        return Float.floatToRawIntBits(sub ? p - q : p + q) & 0xffffffffL;
+    }
+
     private static boolean predicate(int p, double a, double b) {
         boolean unordered = Double.isNaN(a) || Double.isNaN(b);
         return switch (p & 7) {
@@ -745,5 +797,448 @@ final class SseUnit {
                 x[d] = predicate(p, Double.longBitsToDouble(x[d]), Double.longBitsToDouble(b)) ? -1L : 0;
             }
         }
+    }
+
+    // ------------------------------------------------------------------ 0F 38 and 0F 3A maps
+
+    /** SSSE3 opcodes: the only ones in these maps with an MMX form (no prefix). */
+    private static boolean isSsse3(int op) {
+        return (op >= 0x100 && op <= 0x10b) || (op >= 0x11c && op <= 0x11e) || op == 0x20f;
+    }
+
+    private void extended(Insn i, int op, int mp) {
+        if (mp == 0 && isSsse3(op)) {
+            checkMmx();
+            int d = i.reg & 7;
+            long b = loadMmx(i);
+            setMmx(d, ssse3(op, new long[] {s.fpMant[d]}, new long[] {b}, (int) i.imm & 0xff)[0]);
+            return;
+        }
+        if (mp != 1) throw CpuException.ud();
+        checkSse();
+        int d = 2 * i.reg;
+        if (op == 0x100 || op == 0x20f) { // pshufb and palignr without arrays: glibc's SSSE3 memcpy and string code
+            load128(i, true);
+            long a0 = x[d], a1 = x[d + 1];
+            if (op == 0x100) {
+                x[d] = shuffleBytes(a0, a1, srcLo);
+                x[d + 1] = shuffleBytes(a0, a1, srcHi);
+            } else {
+                int bit = ((int) i.imm & 0xff) * 8;
+                x[d] = bits256(srcLo, srcHi, a0, a1, bit);
+                x[d + 1] = bits256(srcLo, srcHi, a0, a1, bit + 64);
+            }
+        } else if (isSsse3(op)) {
+            load128(i, true);
+            long[] r = ssse3(op, new long[] {x[d], x[d + 1]}, new long[] {srcLo, srcHi}, (int) i.imm & 0xff);
+            x[d] = r[0];
+            x[d + 1] = r[1];
+        } else if (op < 0x200) {
+            map38(i, op, d);
+        } else {
+            map3a(i, op, d);
+        }
+    }
+
+    /** Element {@code k} of width {@code bits} (zero-extended) of a vector held as 64-bit lanes. */
+    private static long el(long[] v, int k, int bits) {
+        int bit = k * bits;
+        long m = bits == 64 ? -1L : (1L << bits) - 1;
+        return (v[bit >>> 6] >>> (bit & 63)) & m;
+    }
+
+    private static void put(long[] v, int k, int bits, long e) {
+        int bit = k * bits;
+        long m = bits == 64 ? -1L : (1L << bits) - 1;
+        v[bit >>> 6] = (v[bit >>> 6] & ~(m << (bit & 63))) | (e & m) << (bit & 63);
+    }
+
+    private static long sx(long e, int bits) { return e << (64 - bits) >> (64 - bits); }
+
+    /** 64 bits of the little-endian bit string {@code v} from bit {@code bit}; zeros past its end. */
+    private static long bits64(long[] v, int bit) {
+        int w = bit >>> 6, o = bit & 63;
+        if (w >= v.length) return 0;
+        long lo = v[w], hi = w + 1 < v.length ? v[w + 1] : 0;
+        return o == 0 ? lo : lo >>> o | hi << (64 - o);
+    }
+
+    /** Eight bytes of pshufb xmm: each selector byte picks a byte of a1:a0, or zero when its bit 7 is set. */
+    private static long shuffleBytes(long a0, long a1, long sel) {
+        long r = 0;
+        for (int k = 0; k < 64; k += 8) {
+            int s = (int) (sel >>> k);
+            if ((s & 0x80) == 0) r |= (((s & 8) == 0 ? a0 : a1) >>> ((s & 7) * 8) & 0xff) << k;
+        }
+        return r;
+    }
+
+    /** 64 bits from bit {@code bit} of the 256-bit value w3:w2:w1:w0; zeros past its end. */
+    private static long bits256(long w0, long w1, long w2, long w3, int bit) {
+        if (bit >= 256) return 0;
+        int w = bit >>> 6, o = bit & 63;
+        long lo = w == 0 ? w0 : w == 1 ? w1 : w == 2 ? w2 : w3;
+        long hi = w == 0 ? w1 : w == 1 ? w2 : w == 2 ? w3 : 0;
+        return o == 0 ? lo : lo >>> o | hi << (64 - o);
+    }
+
+    /** SSSE3 on one (MMX) or two (XMM) 64-bit lanes: {@code a} is the destination operand, {@code b} the source. */
+    private static long[] ssse3(int op, long[] a, long[] b, int imm) {
+        int n = a.length;
+        long[] r = new long[n];
+        switch (op) {
+            case 0x100 -> { // pshufb: index bit 7 zeroes, the index is taken modulo the width
+                int nb = 8 * n;
+                for (int k = 0; k < nb; k++) {
+                    int sel = (int) el(b, k, 8);
+                    if ((sel & 0x80) == 0) put(r, k, 8, el(a, sel & (nb - 1), 8));
+                }
+            }
+            case 0x101, 0x102, 0x103, 0x105, 0x106, 0x107 -> { // phadd/phsub w, d, sw: destination pairs first
+                int bits = op == 0x102 || op == 0x106 ? 32 : 16;
+                int half = n * 32 / bits;
+                for (int k = 0; k < half; k++) {
+                    put(r, k, bits, horizontal(op, el(a, 2 * k, bits), el(a, 2 * k + 1, bits)));
+                    put(r, half + k, bits, horizontal(op, el(b, 2 * k, bits), el(b, 2 * k + 1, bits)));
+                }
+            }
+            case 0x104 -> { // pmaddubsw: unsigned bytes of the destination times signed bytes of the source
+                for (int k = 0; k < 4 * n; k++) {
+                    long v = el(a, 2 * k, 8) * (byte) el(b, 2 * k, 8) + el(a, 2 * k + 1, 8) * (byte) el(b, 2 * k + 1, 8);
+                    put(r, k, 16, clamp(v, -32768, 32767));
+                }
+            }
+            case 0x108, 0x109, 0x10a -> { // psignb/w/d
+                int bits = 8 << (op - 0x108);
+                for (int k = 0; k < 64 * n / bits; k++) {
+                    long sb = sx(el(b, k, bits), bits), e = el(a, k, bits);
+                    put(r, k, bits, sb < 0 ? -e : sb == 0 ? 0 : e);
+                }
+            }
+            case 0x10b -> { // pmulhrsw: rounded high half of the doubled product
+                for (int k = 0; k < 4 * n; k++) {
+                    long v = (long) (short) el(a, k, 16) * (short) el(b, k, 16);
+                    put(r, k, 16, ((v >> 14) + 1) >> 1);
+                }
+            }
+            case 0x11c, 0x11d, 0x11e -> { // pabsb/w/d (of the source only)
+                int bits = 8 << (op - 0x11c);
+                for (int k = 0; k < 64 * n / bits; k++) put(r, k, bits, Math.abs(sx(el(b, k, bits), bits)));
+            }
+            default -> { // palignr: destination:source shifted right by imm bytes
+                long[] cat = new long[2 * n];
+                System.arraycopy(b, 0, cat, 0, n);
+                System.arraycopy(a, 0, cat, n, n);
+                for (int k = 0; k < n; k++) r[k] = bits64(cat, imm * 8 + 64 * k);
+            }
+        }
+        return r;
+    }
+
+    private static long horizontal(int op, long p, long q) {
+        return switch (op) {
+            case 0x101, 0x102 -> p + q;
+            case 0x105, 0x106 -> p - q;
+            case 0x103 -> clamp((short) p + (short) q, -32768, 32767);
+            default -> clamp((short) p - (short) q, -32768, 32767);
+        };
+    }
+
+    /** High bit of each element of width {@code bits} spread over the element (the blendv masks). */
+    private static long signMask(long v, int bits) {
+        return switch (bits) {
+            case 8 -> ((v & HIGH_80) >>> 7) * 0xff;
+            case 32 -> ((v & 0x8000000080000000L) >>> 31) * 0xffffffffL;
+            default -> v >> 63;
+        };
+    }
+
+    /** Mask of the elements of width {@code bits} selected by the low bits of {@code imm}, for one 64-bit lane. */
+    private static long immMask(int imm, int bits) {
+        long m = 0, e = bits == 64 ? -1L : (1L << bits) - 1;
+        for (int k = 0; k < 64 / bits; k++) if ((imm >>> k & 1) != 0) m |= e << (k * bits);
+        return m;
+    }
+
+    /** 66 0F 38: SSE4.1 and PCMPGTQ (SSE4.2). */
+    private void map38(Insn i, int op, int d) {
+        switch (op) {
+            case 0x110, 0x114, 0x115 -> { // pblendvb, blendvps, blendvpd: the mask is the implicit XMM0
+                load128(i, true);
+                int bits = op == 0x110 ? 8 : op == 0x114 ? 32 : 64;
+                long m0 = signMask(x[0], bits), m1 = signMask(x[1], bits);
+                x[d] = (x[d] & ~m0) | (srcLo & m0);
+                x[d + 1] = (x[d + 1] & ~m1) | (srcHi & m1);
+            }
+            case 0x117 -> { // ptest: ZF if dst AND src is zero, CF if (NOT dst) AND src is zero; others cleared
+                load128(i, true);
+                long f = ((x[d] & srcLo) | (x[d + 1] & srcHi)) == 0 ? CpuState.ZF : 0;
+                if (((~x[d] & srcLo) | (~x[d + 1] & srcHi)) == 0) f |= CpuState.CF;
+                s.setArith(f);
+            }
+            case 0x120, 0x121, 0x122, 0x123, 0x124, 0x125, 0x130, 0x131, 0x132, 0x133, 0x134, 0x135 -> extend(i, op, d);
+            case 0x128 -> { // pmuldq: signed, even dwords
+                load128(i, true);
+                x[d] = (long) (int) x[d] * (int) srcLo;
+                x[d + 1] = (long) (int) x[d + 1] * (int) srcHi;
+            }
+            case 0x129 -> { load128(i, true); x[d] = x[d] == srcLo ? -1L : 0; x[d + 1] = x[d + 1] == srcHi ? -1L : 0; }   // pcmpeqq
+            case 0x12a -> { // movntdqa: memory only
+                if (i.rm >= 0) throw CpuException.ud();
+                load128(i, true);
+                x[d] = srcLo;
+                x[d + 1] = srcHi;
+            }
+            case 0x12b -> { // packusdw
+                load128(i, true);
+                x[d] = pack(x[d], x[d + 1], 32, false);
+                x[d + 1] = pack(srcLo, srcHi, 32, false);
+            }
+            case 0x137 -> { load128(i, true); x[d] = x[d] > srcLo ? -1L : 0; x[d + 1] = x[d + 1] > srcHi ? -1L : 0; }   // pcmpgtq
+            case 0x138, 0x139, 0x13a, 0x13b, 0x13c, 0x13d, 0x13e, 0x13f, 0x140 -> {
+                load128(i, true);
+                x[d] = minMax(op, x[d], srcLo);
+                x[d + 1] = minMax(op, x[d + 1], srcHi);
+            }
+            case 0x141 -> { // phminposuw: the first smallest unsigned word and its index
+                load128(i, true);
+                long[] v = {srcLo, srcHi};
+                long min = el(v, 0, 16);
+                int at = 0;
+                for (int k = 1; k < 8; k++) {
+                    long e = el(v, k, 16);
+                    if (e < min) { min = e; at = k; }
+                }
+                x[d] = min | (long) at << 16;
+                x[d + 1] = 0;
+            }
+            default -> throw CpuException.ud();
+        }
+    }
+
+    private static long minMax(int op, long a, long b) {
+        return switch (op) {
+            case 0x138 -> each(a, b, 8, (p, q) -> Math.min((byte) p, (byte) q));
+            case 0x139 -> each(a, b, 32, (p, q) -> Math.min((int) p, (int) q));
+            case 0x13a -> each(a, b, 16, Math::min);
+            case 0x13b -> each(a, b, 32, Math::min);
+            case 0x13c -> each(a, b, 8, (p, q) -> Math.max((byte) p, (byte) q));
+            case 0x13d -> each(a, b, 32, (p, q) -> Math.max((int) p, (int) q));
+            case 0x13e -> each(a, b, 16, Math::max);
+            case 0x13f -> each(a, b, 32, Math::max);
+            default -> each(a, b, 32, (p, q) -> p * q);   // pmulld: low half of the product
+        };
+    }
+
+    /** pmovsx (66 0F 38 2x) and pmovzx (3x): bw, bd, bq, wd, wq, dq; the source is the low 16, 32 or 64 bits. */
+    private void extend(Insn i, int op, int d) {
+        int kind = op & 0xf;
+        int from = kind <= 2 ? 8 : kind <= 4 ? 16 : 32;
+        int to = kind == 0 ? 16 : kind == 1 || kind == 3 ? 32 : 64;
+        int count = 128 / to;
+        long v = i.rm >= 0 ? x[2 * i.rm] : cpu.m.read(cpu.lin(i), count * from / 8);
+        long[] r = new long[2];
+        for (int k = 0; k < count; k++) {
+            long e = (v >>> (k * from)) & ((1L << from) - 1);
+            put(r, k, to, op < 0x130 ? sx(e, from) : e);
+        }
+        x[d] = r[0];
+        x[d + 1] = r[1];
+    }
+
+    /** 66 0F 3A: SSE4.1 and the SSE4.2 string comparisons (PALIGNR is with SSSE3). */
+    private void map3a(Insn i, int op, int d) {
+        int imm = (int) i.imm & 0xff;
+        boolean rexW = (i.prefixes & Insn.REXW) != 0;
+        switch (op) {
+            case 0x208, 0x209 -> { // roundps, roundpd
+                load128(i, true);
+                x[d] = op == 0x208 ? roundFloat(srcLo, imm) | roundFloat(srcLo >>> 32, imm) << 32 : roundDouble(srcLo, imm);
+                x[d + 1] = op == 0x208 ? roundFloat(srcHi, imm) | roundFloat(srcHi >>> 32, imm) << 32 : roundDouble(srcHi, imm);
+            }
+            case 0x20a -> x[d] = (x[d] & 0xffffffff00000000L) | roundFloat(load32(i), imm);   // roundss
+            case 0x20b -> x[d] = roundDouble(load64(i), imm);                                  // roundsd
+            case 0x20c, 0x20d, 0x20e -> { // blendps, blendpd, pblendw: imm selects source elements
+                load128(i, true);
+                int bits = op == 0x20c ? 32 : op == 0x20d ? 64 : 16;
+                int per = 64 / bits;
+                long m0 = immMask(imm, bits), m1 = immMask(imm >>> per, bits);
+                x[d] = (x[d] & ~m0) | (srcLo & m0);
+                x[d + 1] = (x[d + 1] & ~m1) | (srcHi & m1);
+            }
+            case 0x214, 0x215, 0x216, 0x217 -> { // pextrb, pextrw, pextrd/q, extractps: to a GPR (zero-extended) or memory
+                int bits = op == 0x214 ? 8 : op == 0x215 ? 16 : op == 0x216 && rexW ? 64 : 32;
+                long v = el(new long[] {x[d], x[d + 1]}, imm & (128 / bits - 1), bits);
+                if (i.rm >= 0) cpu.setReg(i.rm, bits == 64 ? 8 : 4, v);
+                else cpu.m.write(cpu.lin(i), bits / 8, v);
+            }
+            case 0x220, 0x222 -> { // pinsrb, pinsrd/q
+                int bits = op == 0x220 ? 8 : rexW ? 64 : 32;
+                long v = i.rm >= 0 ? cpu.getReg(i.rm, 8) : cpu.m.read(cpu.lin(i), bits / 8);
+                long[] r = {x[d], x[d + 1]};
+                put(r, imm & (128 / bits - 1), bits, v);
+                x[d] = r[0];
+                x[d + 1] = r[1];
+            }
+            case 0x221 -> { // insertps: source element imm[7:6] (register form) into imm[5:4], then zero mask imm[3:0]
+                long v = i.rm >= 0 ? el(new long[] {x[2 * i.rm], x[2 * i.rm + 1]}, imm >>> 6, 32) : load32(i);
+                long[] r = {x[d], x[d + 1]};
+                put(r, (imm >>> 4) & 3, 32, v);
+                for (int k = 0; k < 4; k++) if ((imm >>> k & 1) != 0) put(r, k, 32, 0);
+                x[d] = r[0];
+                x[d + 1] = r[1];
+            }
+            case 0x240 -> { // dpps: products selected by imm[7:4], summed pairwise, stored where imm[3:0] says
+                load128(i, true);
+                float[] t = new float[4];
+                long[] a = {x[d], x[d + 1]}, b = {srcLo, srcHi};
+                for (int k = 0; k < 4; k++) {
+                    t[k] = (imm >>> (4 + k) & 1) == 0 ? 0f
+                            : Float.intBitsToFloat((int) el(a, k, 32)) * Float.intBitsToFloat((int) el(b, k, 32));
+                }
+                long sum = Float.floatToRawIntBits((t[0] + t[1]) + (t[2] + t[3])) & 0xffffffffL;
+                long[] r = new long[2];
+                for (int k = 0; k < 4; k++) if ((imm >>> k & 1) != 0) put(r, k, 32, sum);
+                x[d] = r[0];
+                x[d + 1] = r[1];
+            }
+            case 0x241 -> { // dppd
+                load128(i, true);
+                double t0 = (imm & 0x10) == 0 ? 0.0 : Double.longBitsToDouble(x[d]) * Double.longBitsToDouble(srcLo);
+                double t1 = (imm & 0x20) == 0 ? 0.0 : Double.longBitsToDouble(x[d + 1]) * Double.longBitsToDouble(srcHi);
+                long sum = Double.doubleToRawLongBits(t0 + t1);
+                x[d] = (imm & 1) != 0 ? sum : 0;
+                x[d + 1] = (imm & 2) != 0 ? sum : 0;
+            }
+            case 0x242 -> { // mpsadbw: eight sums of absolute differences of overlapping 4-byte blocks
+                load128(i, true);
+                long[] a = {x[d], x[d + 1]}, b = {srcLo, srcHi}, r = new long[2];
+                int off1 = (imm & 4) != 0 ? 4 : 0, off2 = (imm & 3) * 4;
+                for (int k = 0; k < 8; k++) {
+                    long sum = 0;
+                    for (int j = 0; j < 4; j++) sum += Math.abs(el(a, off1 + k + j, 8) - el(b, off2 + j, 8));
+                    put(r, k, 16, sum);
+                }
+                x[d] = r[0];
+                x[d + 1] = r[1];
+            }
+            case 0x260, 0x261, 0x262, 0x263 -> stringCompare(i, op, d, imm, rexW);
+            default -> throw CpuException.ud();
+        }
+    }
+
+    /** Rounding for ROUNDxx: imm[1:0], or MXCSR.RC when imm[2] is set; imm[3] (suppress inexact) has no effect here. */
+    private double roundTo(double v, int imm) {
+        int mode = (imm & 4) != 0 ? (s.mxcsr >>> 13) & 3 : imm & 3;
+        return switch (mode) {
+            case 0 -> Math.rint(v);
+            case 1 -> Math.floor(v);
+            case 2 -> Math.ceil(v);
+            default -> v < 0 ? Math.ceil(v) : Math.floor(v);
+        };
+    }
+
+    /** The low 32 bits of {@code bits} rounded as a float; a NaN comes back quieted, as the hardware returns it. */
+    private long roundFloat(long bits, int imm) {
+        float f = Float.intBitsToFloat((int) bits);
+        if (Float.isNaN(f)) return (bits | 0x400000) & 0xffffffffL;
+        return Float.floatToRawIntBits((float) roundTo(f, imm)) & 0xffffffffL;   // exact: integers of a float fit a double
+    }
+
+    private long roundDouble(long bits, int imm) {
+        double v = Double.longBitsToDouble(bits);
+        if (Double.isNaN(v)) return bits | 0x8000000000000L;
+        return Double.doubleToRawLongBits(roundTo(v, imm));
+    }
+
+    // ------------------------------------------------------------------ SSE4.2 string comparisons
+
+    /**
+     * PCMPESTRM (60), PCMPESTRI (61), PCMPISTRM (62), PCMPISTRI (63), after the SDM's "Packed Comparison String
+     * Instructions": imm[1:0] element format (unsigned/signed bytes/words), imm[3:2] aggregation, imm[5:4] polarity,
+     * imm[6] most significant index or byte/word mask. The first operand (xmm1) is the set, range list or needle;
+     * the second (xmm2/m128, never alignment-checked) the text. Lengths are |EAX|/|EDX| (RAX/RDX with REX.W)
+     * saturated to the element count, or up to the first zero element.
+     */
+    private void stringCompare(Insn i, int op, int d, int imm, boolean rexW) {
+        load128(i, false);
+        boolean words = (imm & 1) != 0, signed = (imm & 2) != 0;
+        int bits = words ? 16 : 8, n = words ? 8 : 16;
+        long[] a = {x[d], x[d + 1]}, b = {srcLo, srcHi};
+        int[] ea = new int[n], eb = new int[n];
+        for (int k = 0; k < n; k++) {
+            ea[k] = (int) (signed ? sx(el(a, k, bits), bits) : el(a, k, bits));
+            eb[k] = (int) (signed ? sx(el(b, k, bits), bits) : el(b, k, bits));
+        }
+        int la, lb;
+        if (op <= 0x261) {
+            la = explicitLength(cpu.getReg(CpuState.RAX, rexW ? 8 : 4), rexW, n);
+            lb = explicitLength(cpu.getReg(CpuState.RDX, rexW ? 8 : 4), rexW, n);
+        } else {
+            la = implicitLength(ea, n);
+            lb = implicitLength(eb, n);
+        }
+        int res1 = 0;
+        switch ((imm >>> 2) & 3) {
+            case 0 -> { // equal any: text element j is in the set (invalid elements never match)
+                for (int j = 0; j < lb; j++) {
+                    for (int k = 0; k < la; k++) if (eb[j] == ea[k]) { res1 |= 1 << j; break; }
+                }
+            }
+            case 1 -> { // ranges: pairs (low, high) of xmm1; an incomplete pair never matches
+                for (int j = 0; j < lb; j++) {
+                    for (int k = 0; k + 1 < la; k += 2) if (eb[j] >= ea[k] && eb[j] <= ea[k + 1]) { res1 |= 1 << j; break; }
+                }
+            }
+            case 2 -> { // equal each: two invalid elements compare equal, one invalid does not
+                for (int j = 0; j < n; j++) {
+                    boolean va = j < la, vb = j < lb;
+                    if (va && vb ? ea[j] == eb[j] : !va && !vb) res1 |= 1 << j;
+                }
+            }
+            default -> { // equal ordered: the needle starts at j (invalid needle elements match anything)
+                for (int j = 0; j < n; j++) {
+                    boolean match = true;
+                    for (int k = 0; k < la && j + k < n; k++) {
+                        if (j + k >= lb || ea[k] != eb[j + k]) { match = false; break; }
+                    }
+                    if (match) res1 |= 1 << j;
+                }
+            }
+        }
+        int res2 = switch ((imm >>> 4) & 3) {
+            case 1 -> ~res1 & ((1 << n) - 1);
+            case 3 -> res1 ^ ((1 << lb) - 1);   // masked negative: only the valid text elements are inverted
+            default -> res1;
+        };
+        if ((op & 1) != 0) { // index into ECX: the element count if nothing matched
+            int index = res2 == 0 ? n : (imm & 0x40) != 0 ? 31 - Integer.numberOfLeadingZeros(res2) : Integer.numberOfTrailingZeros(res2);
+            cpu.setReg(CpuState.RCX, 4, index);
+        } else if ((imm & 0x40) == 0) { // bit mask into XMM0
+            x[0] = res2;
+            x[1] = 0;
+        } else { // byte/word mask into XMM0
+            long[] m = new long[2];
+            for (int k = 0; k < n; k++) if ((res2 >>> k & 1) != 0) put(m, k, bits, -1L);
+            x[0] = m[0];
+            x[1] = m[1];
+        }
+        long f = 0;
+        if (res2 != 0) f |= CpuState.CF;
+        if (lb < n) f |= CpuState.ZF;
+        if (la < n) f |= CpuState.SF;
+        if ((res2 & 1) != 0) f |= CpuState.OF;
+        s.setArith(f);   // AF and PF cleared
+    }
+
+    private static int explicitLength(long v, boolean wide, int n) {
+        long l = wide ? v : (int) v;
+        if (l < 0) l = -l;
+        return l < 0 || l > n ? n : (int) l;   // l < 0: the most negative value, whose magnitude is large
+    }
+
+    private static int implicitLength(int[] e, int n) {
+        for (int k = 0; k < n; k++) if (e[k] == 0) return k;
+        return n;
     }
 }

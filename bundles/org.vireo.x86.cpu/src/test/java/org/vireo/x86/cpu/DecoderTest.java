@@ -106,6 +106,101 @@ public class DecoderTest {
     }
 
     @Test
+    public void x86V2Encodings() {   // lengths and operands of POPCNT, CRC32, SSE3, SSSE3, SSE4.1/4.2 forms (GNU as)
+        Insn i = decode("f30fb8c1");                    // popcnt eax, ecx
+        assertEquals(Ops.POPCNT, i.op);
+        assertEquals(4, i.size);
+        i = decode("f3480fb80c24");                     // popcnt rcx, [rsp]
+        assertEquals(8, i.size);
+        assertEquals(CpuState.RSP, i.base);
+        i = decode("66f3440fb80d10000000");             // popcnt r9w, [rip+0x10]
+        assertEquals(2, i.size);
+        assertEquals(9, i.reg);
+        assertTrue(i.ripRel);
+        i = decode("f20f38f0c1");                       // crc32 eax, cl
+        assertEquals(Ops.CRC32, i.op);
+        assertEquals(1, i.size2);
+        assertEquals(4, i.size);
+        assertEquals("AH without REX", 0x20, decode("f20f38f0c4").rm);   // crc32 eax, ah
+        assertEquals("SIL with REX", 6, decode("f2440f38f0d6").rm);      // crc32 r10d, sil
+        i = decode("66f20f38f1c1");                     // crc32 eax, cx
+        assertEquals(2, i.size2);
+        i = decode("f2480f38f18c2480000000");           // crc32 rcx, qword [rsp+0x80]
+        assertEquals(8, i.size2);
+        assertEquals(8, i.size);
+        assertEquals(0x80, i.disp);
+        i = decode("660f3a0fc108");                     // palignr xmm0, xmm1, 8
+        assertEquals(Ops.SSE, i.op);
+        assertEquals(1 << 12 | 0x20f, i.sub);
+        assertEquals(8, i.imm);
+        i = decode("0f3a0f500803");                     // palignr mm2, [rax+8], 3
+        assertEquals(0x20f, i.sub);
+        assertEquals(3, i.imm);
+        i = decode("66450f3a63c80c");                   // pcmpistri xmm9, xmm8, 0xc
+        assertEquals(9, i.reg);
+        assertEquals(8, i.rm);
+        assertEquals(1 << 12 | 0x263, i.sub);
+        decode("660f3a6344241010");                     // pcmpistri xmm0, [rsp+0x10], 0x10
+        i = decode("66430f3a609cac0001000044");         // pcmpestrm xmm3, [r12+r13*4+0x100], 0x44
+        assertEquals(12, i.base);
+        assertEquals(13, i.index);
+        assertEquals(0x44, i.imm);
+        i = decode("66480f3a16c001");                   // pextrq rax, xmm0, 1
+        assertTrue((i.prefixes & Insn.REXW) != 0);
+        i = decode("66440f3a14370f");                   // pextrb [rdi], xmm14, 15
+        assertEquals(14, i.reg);
+        assertEquals(CpuState.RDI, i.base);
+        decode("664d0f3a22fb01");                       // pinsrq xmm15, r11, 1
+        assertEquals(0x100, decode("0f3800c1").sub);    // pshufb mm0, mm1
+        assertEquals(10, decode("66440f380015" + "00000000").reg);   // pshufb xmm10, [rip]
+        assertEquals(1 << 12 | 0x117, decode("660f38170d00000000").sub);   // ptest xmm1, [rip]
+        assertEquals(3 << 12 | 0xf0, decode("f20ff00e").sub);   // lddqu xmm1, [rsi]
+        assertEquals(3 << 12 | 0x12, decode("f20f1214cb").sub); // movddup xmm2, [rbx+rcx*8]
+        decode("660f383222");                           // pmovzxbq xmm4, word [rdx]
+        assertEquals(4, decode("660f3a0b6df804").imm);  // roundsd xmm5, [rbp-8], 4
+        decode("660f3a210830");                         // insertps xmm1, [rax], 0x30
+        assertEquals("pextrd eax, xmm0, 1 in 32-bit mode", 1, decode("660f3a16c001", Decoder.MODE32).imm);
+        assertEquals("movbe is not advertised", Ops.UD, decode("0f38f00e").op);
+        assertEquals("F3 0F 38 F0 is not CRC32", Ops.UD, decode("f30f38f0c1").op);
+        assertEquals("0F B8 without F3", Ops.UD, decode("0fb8c1").op);
+    }
+
+    /** Runs {@code hex} then HLT; #UD and #GP handlers load 6 or 13 into RAX. Returns RAX (0: no fault). */
+    private static long faultOf(String hex) {
+        try (TestMachine t = new TestMachine()) {
+            t.longMode(hex + "f4");
+            t.load(TestMachine.CODE + 0x100, "b806000000f4");
+            t.load(TestMachine.CODE + 0x180, "b80d000000f4");
+            t.gate(6, TestMachine.CODE + 0x100, 0, 0, false);
+            t.gate(13, TestMachine.CODE + 0x180, 0, 0, false);
+            t.s.setGpr(CpuState.RAX, 0);
+            t.s.setGpr(CpuState.RBX, TestMachine.DATA + 1);   // misaligned for 16-byte operands
+            t.runToHalt();
+            return t.reg(CpuState.RAX);
+        }
+    }
+
+    @Test
+    public void x86V2PrefixesThatMakeAnEncodingInvalid() {
+        String[] invalid = {
+            "0fb8c1",          // popcnt needs F3
+            "0f38f0c1", "0f38f00e", "f30f38f0c1",   // movbe (not advertised), F3 instead of F2
+            "f30f3800c1", "f20f3800c1",             // pshufb with F3/F2
+            "0f3817c1", "0f3a63c100", "0f3a16c001", // SSE4 forms have no MMX (unprefixed) form
+            "f20ff0c1", "660ff00e",                 // lddqu: memory only, F2 only
+            "f30f7cc1", "0fd0c1", "f20f16c1",       // haddps with F3, addsub unprefixed, F2 0F 16
+            "660f382ac1", "660f3836c1",             // movntdqa from a register; 66 0F 38 36 is not defined
+            "0f380fc1", "0f3820c1",                 // no MMX form outside SSSE3
+        };
+        for (String hex : invalid) assertEquals(hex, 6, faultOf(hex));
+        String[] valid = {"660f3800c1", "0f3800c1", "f30fb8d9", "f20f38f0d9", "660f3a63c10c", "0f3a0fc107", "f20f12c1",
+            "660f3a630300", "f20ff003", "0f380003"};   // the last three: unaligned memory is fine here
+        for (String hex : valid) assertEquals(hex, 0, faultOf(hex));
+        assertEquals("ptest needs an aligned m128", 13, faultOf("660f381703"));
+        assertEquals("pshufb xmm needs an aligned m128", 13, faultOf("660f380003"));
+    }
+
+    @Test
     public void truncatedWindowAsksForMoreBytes() {
         byte[] b = TestMachine.hex("48b888776655");
         try {
