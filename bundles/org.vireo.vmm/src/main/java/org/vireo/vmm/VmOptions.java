@@ -38,10 +38,14 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
 
     static final String DEFAULT_APPEND = "console=ttyS0 acpi=off";
     static final long DEFAULT_MEMORY = 512L << 20;
+    /** A whole distribution (systemd, Python) wants more room than the busybox kit. */
+    static final long DEFAULT_ROOTFS_MEMORY = 1L << 30;
+    /** The guest kit's Debian system (scripts/guest-kit --debian): the initramfs that mounts the root disk. */
+    static final String DEBIAN_INITRAMFS = "debian/initramfs.cpio.gz";
 
     static final String USAGE = """
             usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--hotplug-slot] [--timeout SECONDS]
-                             [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
+                             [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
               --initrd FILE   initramfs (default: the guest kit's initramfs.cpio.gz if present; "none" for no initrd)
@@ -53,6 +57,12 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
               --hotplug-slot  add a PCIe root port with one hot-plug slot (the kernel's pciehp drives it): a virtio-pci
                               device configured for this machine while the guest runs lands there and the guest sees it
               --timeout SECS  give up after this long with exit code 124 (default: no limit)
+              --rootfs FILE[,ro]
+                              boot a whole system from FILE, a raw disk image holding an ext4 root file system (build
+                              Debian 12 with scripts/guest-kit --debian, or bring your own): FILE is the first disk
+                              (/dev/vda), the initrd defaults to the guest kit's debian/initramfs.cpio.gz (it loads the
+                              virtio and ext4 modules and switches to the disk), the command line gets root=/dev/vda rw
+                              (ro with ",ro") unless it names a root=, and --mem defaults to 1G
             Devices (virtio-pci, INTx; the guest's virtio_pci driver finds them on PCI bus 0 in this order):
               --disk FILE[,ro]
                               virtio-blk on a raw image FILE (its size in 512-byte sectors is the disk's); ",ro" makes it
@@ -93,6 +103,8 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         String append = DEFAULT_APPEND;
         long memory = DEFAULT_MEMORY, timeout = 0;
         List<DeviceSpec.Disk> disks = new ArrayList<>();
+        DeviceSpec.Disk rootfs = null;
+        boolean memoryGiven = false, appendGiven = false;
         String net = null;
         boolean rng = false;
         Accelerator accel = Accelerator.EMU;
@@ -104,7 +116,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             int eq = a.indexOf('=');
             String option = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
             switch (option) {
-                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel" -> {
+                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs" -> {
                     if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
@@ -121,14 +133,18 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     noInitrd = value.equals("none");
                     initrd = noInitrd ? null : path(option, value);
                 }
-                case "--append" -> append = value;
+                case "--append" -> { append = value; appendGiven = true; }
                 case "--accel" -> accel = switch (value) {
                     case "emu" -> Accelerator.EMU;
                     case "kvm" -> Accelerator.KVM;
                     default -> throw new UsageException("--accel wants emu or kvm, not " + value);
                 };
-                case "--mem" -> memory = parseSize(value);
+                case "--mem" -> { memory = parseSize(value); memoryGiven = true; }
                 case "--disk" -> disks.add(parseDisk("disk" + disks.size(), value));
+                case "--rootfs" -> {
+                    if (rootfs != null) throw new UsageException("--rootfs given twice");
+                    rootfs = parseDisk("--rootfs", "disk0", value);
+                }
                 case "--net" -> {
                     if (net != null) throw new UsageException("--net given twice: this machine has one network card");
                     net = parseNet(value);
@@ -158,6 +174,23 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                 throw new UsageException("no --kernel given and no guest kit at " + kit + ": run scripts/guest-kit, or pass --kernel");
             }
         }
+        if (rootfs != null) {
+            // The root disk is disk0 (/dev/vda); the --disk ones follow it.
+            List<DeviceSpec.Disk> renamed = new ArrayList<>(List.of(rootfs));
+            for (DeviceSpec.Disk d : disks) renamed.add(new DeviceSpec.Disk("disk" + renamed.size(), d.image(), d.readOnly()));
+            disks = renamed;
+            if (initrd == null && !noInitrd) {
+                initrd = kit.resolve(DEBIAN_INITRAMFS);
+                if (!Files.isRegularFile(initrd)) {
+                    throw new UsageException("--rootfs: no initramfs for a root disk at " + initrd
+                            + ": run scripts/guest-kit --debian, or pass --initrd");
+                }
+            }
+            if (!appendGiven || !hasParameter(append, "root")) {
+                append = append + " root=/dev/vda " + (rootfs.readOnly() ? "ro" : "rw");
+            }
+            if (!memoryGiven) memory = DEFAULT_ROOTFS_MEMORY;
+        }
         if (initrd == null && !noInitrd) {
             Path kitInitrd = kit.resolve("initramfs.cpio.gz");
             if (Files.isRegularFile(kitInitrd)) initrd = kitInitrd;
@@ -182,24 +215,34 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         }
     }
 
-    /** FILE or FILE,ro: an existing regular file, writable unless read-only. */
+    /** True when the kernel command line sets {@code name=} (as a whole word). */
+    static boolean hasParameter(String commandLine, String name) {
+        for (String word : commandLine.trim().split("\\s+")) if (word.startsWith(name + "=")) return true;
+        return false;
+    }
+
     static DeviceSpec.Disk parseDisk(String name, String value) throws UsageException {
+        return parseDisk("--disk", name, value);
+    }
+
+    /** FILE or FILE,ro: an existing regular file, writable unless read-only. */
+    static DeviceSpec.Disk parseDisk(String option, String name, String value) throws UsageException {
         String file = value;
         boolean readOnly = false;
         int comma = value.lastIndexOf(',');
         if (comma >= 0) {
             String flag = value.substring(comma + 1);
             if (!flag.equals("ro")) {
-                throw new UsageException("--disk " + value + ": unknown disk option \"" + flag + "\" (the only one is ro, as in --disk FILE,ro)");
+                throw new UsageException(option + " " + value + ": unknown disk option \"" + flag + "\" (the only one is ro, as in " + option + " FILE,ro)");
             }
             readOnly = true;
             file = value.substring(0, comma);
         }
-        Path image = path("--disk", file);
-        if (!Files.exists(image)) throw new UsageException("--disk: no disk image at " + image + " (create one, e.g. truncate -s 64M " + image + ")");
-        if (!Files.isRegularFile(image)) throw new UsageException("--disk: " + image + " is not a regular file (a raw image file is needed)");
-        if (!Files.isReadable(image)) throw new UsageException("--disk: cannot read " + image);
-        if (!readOnly && !Files.isWritable(image)) throw new UsageException("--disk: cannot write " + image + " (add ,ro for a read-only disk)");
+        Path image = path(option, file);
+        if (!Files.exists(image)) throw new UsageException(option + ": no disk image at " + image + " (create one, e.g. truncate -s 64M " + image + ")");
+        if (!Files.isRegularFile(image)) throw new UsageException(option + ": " + image + " is not a regular file (a raw image file is needed)");
+        if (!Files.isReadable(image)) throw new UsageException(option + ": cannot read " + image);
+        if (!readOnly && !Files.isWritable(image)) throw new UsageException(option + ": cannot write " + image + " (add ,ro for a read-only disk)");
         return new DeviceSpec.Disk(name, image.toAbsolutePath(), readOnly);
     }
 

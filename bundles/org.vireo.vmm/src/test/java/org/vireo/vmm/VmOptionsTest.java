@@ -111,9 +111,38 @@ public class VmOptionsTest {
     }
 
     @Test
+    public void rootfsIsTheFirstDiskWithTheDebianInitramfsAndARootParameter() throws Exception {
+        Path kit = kit();
+        Path initramfs = kit.resolve(VmOptions.DEBIAN_INITRAMFS);
+        Path root = Files.write(folder.getRoot().toPath().resolve("root.img"), new byte[4096]);
+        Path data = Files.write(folder.getRoot().toPath().resolve("data.img"), new byte[4096]);
+        assertTrue(message(kit, "--rootfs", root.toString()).contains("run scripts/guest-kit --debian, or pass --initrd"));
+        Files.createDirectories(initramfs.getParent());
+        Files.write(initramfs, new byte[1]);
+
+        VmOptions o = VmOptions.parse(kit, "--disk", data.toString(), "--rootfs", root.toString());
+        assertEquals(initramfs, o.initrd());
+        assertEquals("console=ttyS0 acpi=off root=/dev/vda rw", o.append());
+        assertEquals(1L << 30, o.memory());
+        assertEquals(new DeviceSpec.Disk("disk0", root.toAbsolutePath(), false), o.devices().get(0));
+        assertEquals(new DeviceSpec.Disk("disk1", data.toAbsolutePath(), false), o.devices().get(1));
+
+        o = VmOptions.parse(kit, "--rootfs", root + ",ro", "--mem", "768M", "--append", "console=ttyS0 quiet");
+        assertEquals("console=ttyS0 quiet root=/dev/vda ro", o.append());
+        assertEquals(768L << 20, o.memory());
+        assertTrue(o.devices().get(0) instanceof DeviceSpec.Disk d && d.readOnly());
+        o = VmOptions.parse(kit, "--rootfs", root.toString(), "--append", "console=ttyS0 root=/dev/vdb", "--initrd", "none");
+        assertEquals("the user's root= wins", "console=ttyS0 root=/dev/vdb", o.append());
+        assertNull(o.initrd());
+
+        assertTrue(message(kit, "--rootfs", "/no/such.img").contains("--rootfs: no disk image at /no/such.img"));
+        assertTrue(message(kit, "--rootfs", root.toString(), "--rootfs", root.toString()).contains("twice"));
+    }
+
+    @Test
     public void usageDescribesEveryOption() {
         String usage = VmOptions.usage();
-        for (String option : new String[] {"--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk FILE[,ro]",
+        for (String option : new String[] {"--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk FILE[,ro]", "--rootfs FILE[,ro]",
                 "--net MODE", "--rng", "--console-device virtio[,file=PATH]"}) {
             assertTrue(option, usage.contains("\n  " + option));
         }

@@ -806,7 +806,9 @@ abstract class SystemOps extends ExecBase {
     static final int LEAF1_EDX = 1 /* FPU */ | 1 << 3 /* PSE */ | 1 << 4 /* TSC */ | 1 << 5 /* MSR */ | 1 << 6 /* PAE */
             | 1 << 8 /* CX8 */ | 1 << 13 /* PGE */ | 1 << 15 /* CMOV */ | 1 << 16 /* PAT */ | 1 << 19 /* CLFSH */
             | 1 << 23 /* MMX */ | 1 << 24 /* FXSR */ | 1 << 25 /* SSE */ | 1 << 26 /* SSE2 */;
-    static final int LEAF1_ECX = 1 << 13 /* CX16 */ | 1 << 31 /* hypervisor present */;
+    // With LAHF-LM (EXT1_ECX) these make x86-64-v2; NativeV2DifferentialTest checks each against the host CPU.
+    static final int LEAF1_ECX = 1 /* SSE3 */ | 1 << 9 /* SSSE3 */ | 1 << 13 /* CX16 */ | 1 << 19 /* SSE4.1 */
+            | 1 << 20 /* SSE4.2 */ | 1 << 23 /* POPCNT */ | 1 << 31 /* hypervisor present */;
     static final int LEAF7_EDX = 1 << 29; /* IA32_ARCH_CAPABILITIES */
     static final int EXT1_EDX = 1 << 11 /* SYSCALL */ | 1 << 20 /* NX */ | 1 << 27 /* RDTSCP */ | 1 << 29 /* LM */;
     static final int EXT1_ECX = 1; /* LAHF/SAHF in 64-bit mode */

@@ -376,6 +376,8 @@ public class SystemTest {
                     | 1 << 25 /* SSE */ | 1 << 26 /* SSE2 */;
             assertEquals("x86-64 baseline (glibc's ISA level 1)", baseline, t.reg(RDX) & baseline);
             assertEquals("hypervisor bit", 1L << 31, t.reg(RCX) & (1L << 31));
+            long v2 = 1 /* SSE3 */ | 1 << 9 /* SSSE3 */ | 1 << 13 /* CX16 */ | 1 << 19 | 1 << 20 /* SSE4.1/4.2 */ | 1 << 23 /* POPCNT */;
+            assertEquals("x86-64-v2", v2, t.reg(RCX) & v2);
             assertEquals("no XSAVE/AVX/x2APIC", 0, t.reg(RCX) & ((1 << 26) | (1 << 28) | (1 << 21)));
             t.longMode("b8000000400fa2f4");  // mov eax,0x40000000; cpuid
             t.runToHalt();
