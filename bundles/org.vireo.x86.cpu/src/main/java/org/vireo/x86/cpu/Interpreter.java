@@ -707,9 +707,9 @@ final class Interpreter extends SystemOps {
             default -> {
                 long hi = R[RDX], lo = R[RAX];
                 if (Long.compareUnsigned(hi, d) >= 0) throw CpuException.fault(CpuException.DE);
-                long[] qr = Wide.divide128(hi, lo, d);
-                R[RAX] = qr[0];
-                R[RDX] = qr[1];
+                long q = Wide.divideUnsigned(hi, lo, d);
+                R[RAX] = q;
+                R[RDX] = lo - q * d;
             }
         }
     }
@@ -740,10 +740,10 @@ final class Interpreter extends SystemOps {
                 R[RDX] = (n % d) & 0xffffffffL;
             }
             default -> {
-                long[] qr = Wide.divideSigned128(R[RDX], R[RAX], d);
-                if (qr == null) throw CpuException.fault(CpuException.DE);
-                R[RAX] = qr[0];
-                R[RDX] = qr[1];
+                long lo = R[RAX];
+                long q = Wide.divideSigned(R[RDX], lo, d);
+                R[RAX] = q;
+                R[RDX] = lo - q * d;
             }
         }
     }

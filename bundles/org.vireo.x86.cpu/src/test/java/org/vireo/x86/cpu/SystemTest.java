@@ -453,4 +453,42 @@ public class SystemTest {
             assertEquals(0, t.reg(RAX));
         }
     }
+
+    /** DIV/IDIV r/m64 (the 128-by-64 path): quotient and remainder, and #DE with the registers untouched. */
+    @Test
+    public void wideDivideResultsAndDivideErrors() {
+        // {rdx, rax, rcx, signed, expected rax, expected rdx, #DE expected}
+        Object[][] cases = {
+            {1L, 0L, 3L, false, 0x5555555555555555L, 1L, false},
+            {0x123456789L, 0xfedcba9876543210L, 0x123456789aL, false, 0x1000000005360000L, 0x3d83210L, false},
+            {5L, 0L, 5L, false, 0L, 0L, true},                 // quotient overflow
+            {0L, 7L, 0L, false, 0L, 0L, true},                 // divide by zero
+            {-1L, -7L, 2L, true, -3L, -1L, false},
+            {-1L, Long.MIN_VALUE, -1L, true, 0L, 0L, true},    // -2^63 / -1
+            {0L, Long.MIN_VALUE, 1L, true, 0L, 0L, true},      // +2^63 does not fit
+            {0L, 9L, 0L, true, 0L, 0L, true},
+        };
+        for (Object[] c : cases) {
+            try (TestMachine t = new TestMachine()) {
+                boolean signed = (Boolean) c[3], de = (Boolean) c[6];
+                // div rcx / idiv rcx; hlt; handler at +0x10: pop rbx; hlt
+                t.longMode(signed ? "48f7f9f4" : "48f7f1f4");
+                t.load(CODE + 0x10, "5bf4");
+                t.gate(0, CODE + 0x10, 0, 0, false);
+                t.s.setGpr(RDX, (Long) c[0]);
+                t.s.setGpr(RAX, (Long) c[1]);
+                t.s.setGpr(RCX, (Long) c[2]);
+                t.runToHalt();
+                if (de) {
+                    assertEquals("#DE at the DIV", CODE, t.reg(RBX));
+                    assertEquals((long) (Long) c[0], t.reg(RDX));
+                    assertEquals((long) (Long) c[1], t.reg(RAX));
+                } else {
+                    assertEquals(CODE + 4, t.s.rip());
+                    assertEquals((long) (Long) c[4], t.reg(RAX));
+                    assertEquals((long) (Long) c[5], t.reg(RDX));
+                }
+            }
+        }
+    }
 }
