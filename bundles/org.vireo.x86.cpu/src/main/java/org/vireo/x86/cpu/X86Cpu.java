@@ -99,6 +99,27 @@ public final class X86Cpu {
 
     long compiledBlocks() { return engine.compiledBlocks(); }
 
+    /**
+     * Turns on the per-block statistics of {@link #stats()} (user/kernel split, chaining, block heat). Call before
+     * {@link #run(long)}; they cost a few counter updates per block, which is why they are off by default.
+     */
+    public void enableStats() {
+        engine.stats = true;
+        code.stats = true;
+    }
+
+    /**
+     * What the CPU did so far (see {@link CpuStats}). Call from the vCPU thread or after it stopped: the counters
+     * are plain fields, so a concurrent call sees approximate values.
+     */
+    public CpuStats stats() {
+        Interpreter e = engine;
+        long[] heat = code.heat();
+        return new CpuStats(e.retired, e.userRetired, e.chainHits + e.lookups, e.chainHits, heat[1] + heat[2] + heat[3],
+                heat[2] + heat[3], heat[3], code.blockCount(), mmu.tlbMisses, mmu.pageWalks, mmu.invlpgs, mmu.flushes,
+                code.invalidations(), e.faults, e.pageFaults, e.interrupts, e.syscalls, e.pioAccesses, mmu.mmioAccesses);
+    }
+
     /** Diagnostics: blocks entered through a chain link, and blocks looked up by address. */
     String blockStats() { return "chained " + engine.chainHits + ", looked up " + engine.lookups + ", cached blocks " + code.blockCount()
             + ", compiled " + engine.compiledBlocks(); }

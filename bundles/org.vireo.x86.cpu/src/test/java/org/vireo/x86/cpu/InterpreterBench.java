@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * Not a test: prints the interpreter's speed on tight loops (run with the test classpath, main(); optional
- * arguments: loop names to run). Speed is measured here, never asserted in tests. Each loop runs three rounds in a
+ * arguments: loop names to run; {@code -Dbench.stats=true} adds the CPU statistics). Speed is measured here, never asserted in tests. Each loop runs three rounds in a
  * fresh machine; the MIPS figure is retired instructions over the vCPU thread's CPU time (the build machine is
  * shared), and the last line per loop is the median of the rounds.
  *
@@ -56,12 +56,14 @@ public final class InterpreterBench {
                     byte[] data = new byte[0x2000];
                     new java.util.Random(42).nextBytes(data);
                     t.load(TestMachine.DATA, data);
+                    if (Boolean.getBoolean("bench.stats")) t.cpu.enableStats();
                     long t0 = threads.getCurrentThreadCpuTime();   // CPU time: the build machine is shared
                     StopReason r = t.cpu.run(Long.MAX_VALUE);
                     double secs = (threads.getCurrentThreadCpuTime() - t0) / 1e9;
                     mips[round] = t.cpu.instructionsRetired() / secs / 1e6;
                     System.out.printf("%-10s %s %,d instructions in %.2f s CPU = %.1f MIPS%n", l[0], r, t.cpu.instructionsRetired(), secs,
                             mips[round]);
+                    if (Boolean.getBoolean("bench.stats")) System.out.println(t.cpu.stats().report().indent(11).stripTrailing());
                 }
             }
             Arrays.sort(mips);

@@ -491,4 +491,24 @@ public class SystemTest {
             }
         }
     }
+
+    @Test
+    public void statsCountBlocksHeatAndFaults() {
+        try (TestMachine t = new TestMachine()) {
+            // mov rcx, 5000; loop: dec rcx; jnz loop; mov rax, 0x40000000; mov rbx, [rax] (#PF) / handler: hlt
+            t.longMode("48c7c18813000048ffc975fb48c7c000000040488b18f4");
+            t.gate(14, CODE + 0x16, 0, 0, false);
+            t.cpu.enableStats();
+            t.runToHalt();
+            CpuStats st = t.cpu.stats();
+            assertEquals(t.cpu.instructionsRetired(), st.retired());
+            assertEquals("all at CPL 0", 0, st.userRetired());
+            assertEquals("the first pass runs in the block at CODE, the other 4999 in the loop block", 9_998, st.hot1k());
+            assertEquals(0, st.hot10k());
+            assertTrue("the loop chains to itself", st.chainHits() >= 4_990);
+            assertEquals(1, st.faults());
+            assertEquals(1, st.pageFaults());
+            assertTrue(st.report(), st.report().contains("page faults 1"));
+        }
+    }
 }
