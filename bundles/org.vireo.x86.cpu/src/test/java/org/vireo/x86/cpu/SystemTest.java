@@ -511,4 +511,68 @@ public class SystemTest {
             assertTrue(st.report(), st.report().contains("page faults 1"));
         }
     }
+
+    /**
+     * REP MOVS/STOS (the bulk path behind the ERMS bit) against an element-by-element model: every element size,
+     * counts up to ~9 KB, page crossings, forward and backward overlaps, and a destination running over a page that
+     * holds decoded code.
+     */
+    @Test
+    public void repMovsAndStosMatchAnElementByElementModel() {
+        String[] movs = {"f3a4", "66f3a5", "f3a5", "f348a5"}, stos = {"f3aa", "66f3ab", "f3ab", "f348ab"};
+        java.util.Random rnd = new java.util.Random(5);
+        long lo = TestMachine.DATA, span = 0x6000, codePage = lo + 0x3000;
+        for (int c = 0; c < 300; c++) {
+            try (TestMachine t = new TestMachine()) {
+                int szi = c % 4, size = 1 << szi;
+                boolean isMovs = (c / 4) % 2 == 0;
+                long count = rnd.nextInt(4) == 0 ? rnd.nextInt(8) : rnd.nextInt(9000 / size);
+                long di = lo + 64 + rnd.nextInt(0x4000), si = lo + 64 + rnd.nextInt(0x4000);
+                switch (rnd.nextInt(4)) {
+                    case 0 -> si = di - 1 - rnd.nextInt(64);    // forward overlap: the copy repeats a pattern
+                    case 1 -> si = di + 1 + rnd.nextInt(64);    // backward overlap
+                    default -> { }
+                }
+                // call codePage (a RET there makes it a code page); rep movs/stos; hlt
+                long rel = codePage - (CODE + 5);
+                String call = String.format("e8%02x%02x%02x%02x", rel & 0xff, (rel >> 8) & 0xff, (rel >> 16) & 0xff, (rel >> 24) & 0xff);
+                t.longMode(call + (isMovs ? movs : stos)[szi] + "f4");
+                byte[] mem = new byte[(int) span];
+                rnd.nextBytes(mem);
+                mem[(int) (codePage - lo)] = (byte) 0xc3;
+                t.load(lo, mem);
+                long rax = rnd.nextInt(3) == 0 ? 0 : rnd.nextLong();
+                t.s.setGpr(RAX, rax);
+                t.s.setGpr(RCX, count);
+                t.s.setGpr(RSI, si);
+                t.s.setGpr(RDI, di);
+                if (di + count * size > lo + span || (isMovs && si + count * size > lo + span)) continue;   // outside the window
+                for (long k = 0; k < count; k++) {
+                    for (int b = 0; b < size; b++) {
+                        int dst = (int) (di + k * size + b - lo);
+                        byte v = isMovs ? mem[(int) (si + k * size + b - lo)] : (byte) (rax >>> (8 * b));
+                        mem[dst] = v;
+                    }
+                }
+                t.runToHalt();
+                String what = (isMovs ? "movs" : "stos") + size + " count " + count + " si " + Long.toHexString(si) + " di " + Long.toHexString(di);
+                assertEquals(what, 0, t.reg(RCX));
+                assertEquals(what, di + count * size, t.reg(RDI));
+                if (isMovs) assertEquals(what, si + count * size, t.reg(RSI));
+                byte[] got = new byte[(int) span];
+                t.mem.read(lo, got, 0, got.length);
+                assertTrue(what, java.util.Arrays.equals(mem, got));
+            }
+        }
+    }
+
+    @Test
+    public void cpuidAdvertisesErms() {
+        try (TestMachine t = new TestMachine()) {
+            // mov eax, 7; xor ecx, ecx; cpuid; hlt
+            t.longMode("b80700000031c90fa2f4");
+            t.runToHalt();
+            assertEquals("ERMS", 1 << 9, t.reg(RBX) & (1 << 9));
+        }
+    }
 }
