@@ -67,6 +67,12 @@ final class EmulatedVcpu implements Vcpu {
     @Override
     public void stop() { cpu.requestStop(); }
 
+    /** Before {@link #run()}: count what {@link #statsReport()} reports. */
+    void enableStats() { cpu.enableStats(); }
+
+    /** The CPU's statistics as a few lines of text (see {@link X86Cpu#stats()}). */
+    String statsReport() { return cpu.stats().report(); }
+
     @Override
     public long instructionsRetired() { return cpu.instructionsRetired(); }
 

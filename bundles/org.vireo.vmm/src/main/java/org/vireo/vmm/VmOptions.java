@@ -12,17 +12,22 @@ import java.util.Locale;
  * {@code VIREO_GUEST_KIT} or {@code ~/.cache/vireo/guest-kit}.
  */
 record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
-                 Accelerator accel, boolean hotplugSlot) {
+                 Accelerator accel, boolean hotplugSlot, boolean stats) {
     /** What runs the guest's instructions. */
     enum Accelerator { EMU, KVM }
 
     VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices) {
-        this(kernel, initrd, append, memory, timeoutSeconds, devices, Accelerator.EMU, false);
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, Accelerator.EMU, false, false);
     }
 
     VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
               Accelerator accel) {
         this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, false);
+    }
+
+    VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
+              Accelerator accel, boolean hotplugSlot) {
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, hotplugSlot, false);
     }
 
     /**
@@ -44,7 +49,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static final String DEBIAN_INITRAMFS = "debian/initramfs.cpio.gz";
 
     static final String USAGE = """
-            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--hotplug-slot] [--timeout SECONDS]
+            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--hotplug-slot] [--timeout SECONDS] [--stats]
                              [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
@@ -57,6 +62,9 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
               --hotplug-slot  add a PCIe root port with one hot-plug slot (the kernel's pciehp drives it): a virtio-pci
                               device configured for this machine while the guest runs lands there and the guest sees it
               --timeout SECS  give up after this long with exit code 124 (default: no limit)
+              --stats         at exit, print what the emulated CPU did to stderr: instructions (user/kernel), MIPS per
+                              5 s, block heat and chaining, TLB misses and page walks, INVLPG, code invalidations,
+                              faults, interrupts, port and MMIO accesses (emulator only; costs a little speed)
               --rootfs FILE[,ro]
                               boot a whole system from FILE, a raw disk image holding an ext4 root file system (build
                               Debian 12 with scripts/guest-kit --debian, or bring your own): FILE is the first disk
@@ -109,6 +117,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         boolean rng = false;
         Accelerator accel = Accelerator.EMU;
         boolean hotplugSlot = false;
+        boolean stats = false;
         DeviceSpec.Console console = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -121,7 +130,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
                 }
-                case "--rng", "--hotplug-slot" -> {
+                case "--rng", "--hotplug-slot", "--stats" -> {
                     if (eq > 0) throw new UsageException(option + " takes no value");
                 }
                 case "-h", "--help" -> throw new UsageException(null);
@@ -154,6 +163,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     rng = true;
                 }
                 case "--hotplug-slot" -> hotplugSlot = true;
+                case "--stats" -> stats = true;
                 case "--console-device" -> {
                     if (console != null) throw new UsageException("--console-device given twice");
                     console = parseConsole("console0", value);
@@ -203,7 +213,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (net != null && !net.equals("none")) devices.add(new DeviceSpec.Net("net0", net));
         if (rng) devices.add(new DeviceSpec.Rng("rng0"));
         if (console != null) devices.add(console);
-        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot);
+        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats);
     }
 
     private static Path path(String option, String value) throws UsageException {

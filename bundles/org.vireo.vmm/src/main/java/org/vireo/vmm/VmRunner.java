@@ -102,6 +102,10 @@ public final class VmRunner {
             }
             vcpu = cpu;
             cpu.load(plan);
+            if (options.stats()) {
+                if (cpu instanceof EmulatedVcpu e) e.enableStats();
+                else log.println("vireo: --stats reports on the CPU emulator only");
+            }
             MachineWiring w = wiring != null ? wiring : new DirectWiring();
             AutoCloseable wired;
             try {
@@ -115,8 +119,10 @@ public final class VmRunner {
                 Thread input = startKeyboard(machine.platform().com1(), terminal.raw());
                 machine.platform().startTimer();
                 Thread thread = new Thread(() -> runCpu(cpu), "vireo-vcpu0");
+                Thread sampler = options.stats() ? startSampler(cpu) : null;
                 thread.start();
                 join(thread, options.timeoutSeconds());
+                if (sampler != null) sampler.interrupt();
                 machine.hotplugSlot().ifPresent(PcieRootPort::guestStopped);   // unplugs below need not wait for the guest
                 if (input != null) input.interrupt();
             } finally {
@@ -137,7 +143,46 @@ public final class VmRunner {
         long retired = cpu == null ? -1 : cpu.instructionsRetired();
         String speed = retired < 0 ? "" : String.format(" (%,d guest instructions, %.0f MIPS over the run)", retired, retired / seconds / 1e6);
         log.printf("%nvireo: %s after %.1f s%s; exit code %d%n", o.message(), seconds, speed, o.exitCode());
+        if (options.stats() && cpu instanceof EmulatedVcpu e) printStats(e);
         return o.exitCode();
+    }
+
+    /** --stats: guest instructions retired at the end of each 5-second interval of the run. */
+    private final java.util.List<Long> samples = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    private static final int SAMPLE_SECONDS = 5;
+
+    private Thread startSampler(Vcpu cpu) {
+        samples.clear();
+        Thread t = new Thread(() -> {
+            long next = System.nanoTime();
+            try {
+                while (true) {
+                    next += SAMPLE_SECONDS * 1_000_000_000L;
+                    long wait = next - System.nanoTime();
+                    if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    samples.add(cpu.instructionsRetired());   // a racy read of a counter: good enough for a timeline
+                }
+            } catch (InterruptedException e) {
+                // the run is over
+            }
+        }, "vireo-stats");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private void printStats(EmulatedVcpu cpu) {
+        StringBuilder timeline = new StringBuilder();
+        long previous = 0;
+        synchronized (samples) {
+            for (long n : samples) {
+                timeline.append(String.format(" %.0f", (n - previous) / (SAMPLE_SECONDS * 1e6)));
+                previous = n;
+            }
+        }
+        log.println("vireo: --stats");
+        log.println("MIPS per " + SAMPLE_SECONDS + " s:" + (timeline.isEmpty() ? " (run shorter than " + SAMPLE_SECONDS + " s)" : timeline));
+        log.println(cpu.statsReport());
     }
 
     private void join(Thread thread, long timeoutSeconds) {

@@ -140,10 +140,18 @@ public class VmOptionsTest {
     }
 
     @Test
+    public void statsIsAFlag() throws Exception {
+        Path kit = kit();
+        assertEquals(false, VmOptions.parse(kit).stats());
+        assertEquals(true, VmOptions.parse(kit, "--stats", "--timeout", "5").stats());
+        assertTrue(message(kit, "--stats=yes").contains("takes no value"));
+    }
+
+    @Test
     public void usageDescribesEveryOption() {
         String usage = VmOptions.usage();
         for (String option : new String[] {"--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk FILE[,ro]", "--rootfs FILE[,ro]",
-                "--net MODE", "--rng", "--console-device virtio[,file=PATH]"}) {
+                "--net MODE", "--rng", "--console-device virtio[,file=PATH]", "--stats"}) {
             assertTrue(option, usage.contains("\n  " + option));
         }
     }

@@ -19,6 +19,9 @@ final class Block {
     int heat;
     JitBlock jit;
     long succRip0 = -1, succRip1 = -1;
+    /** Statistics only ({@code vireo run --stats}): times entered and instructions retired here. */
+    long runs;
+    long runRetired;
 
     Block(long phys, int mode, Insn[] insns) {
         this.phys = phys;

@@ -17,6 +17,9 @@ final class CodeCache {
     private final Block[] fast = new Block[1 << FAST_BITS];
     private long[] codePages = new long[1024];
     private long invalidations;
+    /** With statistics on: instructions retired by dropped blocks, by {@link #heatBucket} of their run count. */
+    boolean stats;
+    final long[] droppedHeat = new long[4];
 
     private static int fastIndex(long phys, int mode) {
         long h = (phys ^ (phys >>> FAST_BITS)) * 31 + mode;
@@ -72,6 +75,7 @@ final class CodeCache {
         ArrayList<Block> list = byPage.remove(ppn);
         if (list == null) return false;
         for (Block b : list) {
+            if (stats) retireHeat(b);
             b.valid = false;
             blocks.remove(b.key());
             int fi = fastIndex(b.phys, b.mode);
@@ -82,7 +86,10 @@ final class CodeCache {
     }
 
     void clear() {
-        blocks.forEachValue(b -> b.valid = false);
+        blocks.forEachValue(b -> {
+            if (stats) retireHeat(b);
+            b.valid = false;
+        });
         blocks.clear();
         byPage.clear();
         java.util.Arrays.fill(fast, null);
@@ -90,6 +97,23 @@ final class CodeCache {
     }
 
     int blockCount() { return blocks.size(); }
+
+    /** 0: run fewer than 1k times, 1: at least 1k, 2: 10k, 3: 100k. */
+    static int heatBucket(long runs) {
+        return runs >= 100_000 ? 3 : runs >= 10_000 ? 2 : runs >= 1_000 ? 1 : 0;
+    }
+
+    private void retireHeat(Block b) {
+        droppedHeat[heatBucket(b.runs)] += b.runRetired;
+        b.runRetired = 0;
+    }
+
+    /** Instructions retired by blocks by heat bucket, dropped ones and those still cached. */
+    long[] heat() {
+        long[] h = droppedHeat.clone();
+        blocks.forEachValue(b -> h[heatBucket(b.runs)] += b.runRetired);
+        return h;
+    }
 
     long invalidations() { return invalidations; }
 }

@@ -79,6 +79,7 @@ final class Interpreter extends SystemOps {
                 if ((s.flags & IF) != 0 && irq.interruptPending()) {
                     int vector = irq.acknowledgeInterrupt();
                     if (vector >= 0) {
+                        interrupts++;
                         halted = false;
                         lastBlock = null;
                         deliver(vector & 0xff, KIND_EXTERNAL, 0, false);
@@ -141,8 +142,10 @@ final class Interpreter extends SystemOps {
     private int executeBlock(long max) {
         int k = 0;
         boolean compiled = false;
+        Block b = null;
+        int startCpl = cpl;
         try {
-            Block b = blockAtRip();
+            b = blockAtRip();
             Insn[] insns = b.insns;
             if (jitEnabled && b.jit == null && b.mode == Decoder.MODE64 && b.valid && ++b.heat == jitThreshold) {
                 try {
@@ -159,6 +162,7 @@ final class Interpreter extends SystemOps {
                 endBlock = false;
                 m.codeWritten = false;
                 retired += k;
+                if (stats) account(b, k, startCpl);
                 return k;
             }
             int n = (int) Math.min(insns.length, max);
@@ -176,6 +180,8 @@ final class Interpreter extends SystemOps {
                 }
             }
         } catch (CpuException e) {
+            faults++;
+            if (e.vector == CpuException.PF) pageFaults++;
             if (compiled) k = jitIndex;
             endBlock = false;
             m.codeWritten = false;
@@ -183,11 +189,26 @@ final class Interpreter extends SystemOps {
             deliver(e.vector, KIND_EXCEPTION, e.errorCode, e.hasErrorCode);
         }
         retired += k;
+        if (stats) account(b, k, startCpl);
         return k == 0 ? 1 : k;  // a fault still consumes budget so a faulting loop cannot spin forever
     }
 
+    /** Statistics ({@code vireo run --stats}): per-block counting only while {@link #stats} is set. */
+    boolean stats;
+    long userRetired, chainHits, lookups;
+    /** Statistics from slow paths, always counted. */
+    long faults, pageFaults, interrupts, syscalls, pioAccesses;
+
+    private void account(Block b, int k, int startCpl) {
+        if (startCpl == 3) userRetired += k;
+        if (b != null) {
+            b.runs++;
+            if (b.valid) b.runRetired += k;
+            else code.droppedHeat[0] += k;   // uncached (MMIO, page-straddling) or dropped while it ran
+        }
+    }
+
     // The block that ran last, where it ran, and the MMU epoch then: the chaining context.
-    long chainHits, lookups;   // diagnostics
     /** Set by compiled blocks before each instruction: how many of the block's instructions completed. */
     int jitIndex;
     private final JitCompiler jit = new JitCompiler();
@@ -204,9 +225,12 @@ final class Interpreter extends SystemOps {
         boolean chainable = prev != null && page == lastPage && m.epoch == lastEpoch;
         if (chainable) {
             Block c = linear == prev.succRip0 ? prev.succ0 : linear == prev.succRip1 ? prev.succ1 : null;
-            if (c != null && c.valid && c.mode == mode) { chainHits++; return enter(c, page); }
+            if (c != null && c.valid && c.mode == mode) {
+                if (stats) chainHits++;
+                return enter(c, page);
+            }
         }
-        lookups++;
+        if (stats) lookups++;
         long phys = m.fetchPhys(linear);
         Block b = code.lookup(phys, mode);
         if (b == null) b = decodeBlock(linear, phys);
@@ -413,7 +437,7 @@ final class Interpreter extends SystemOps {
             case Ops.ENTER -> enter(i);
             case Ops.LEAVE -> leave(i);
             case Ops.HLT -> { requireCpl0(); halted = true; endBlock = true; }
-            case Ops.SYSCALL -> syscall();
+            case Ops.SYSCALL -> { syscalls++; syscall(); }
             case Ops.SYSRET -> sysret((i.prefixes & Insn.REXW) != 0);
             case Ops.IN_I -> in(i, (int) i.imm);
             case Ops.IN_DX -> in(i, (int) R[RDX] & 0xffff);
@@ -707,9 +731,9 @@ final class Interpreter extends SystemOps {
             default -> {
                 long hi = R[RDX], lo = R[RAX];
                 if (Long.compareUnsigned(hi, d) >= 0) throw CpuException.fault(CpuException.DE);
-                long[] qr = Wide.divide128(hi, lo, d);
-                R[RAX] = qr[0];
-                R[RDX] = qr[1];
+                long q = Wide.divideUnsigned(hi, lo, d);
+                R[RAX] = q;
+                R[RDX] = lo - q * d;
             }
         }
     }
@@ -740,10 +764,10 @@ final class Interpreter extends SystemOps {
                 R[RDX] = (n % d) & 0xffffffffL;
             }
             default -> {
-                long[] qr = Wide.divideSigned128(R[RDX], R[RAX], d);
-                if (qr == null) throw CpuException.fault(CpuException.DE);
-                R[RAX] = qr[0];
-                R[RDX] = qr[1];
+                long lo = R[RAX];
+                long q = Wide.divideSigned(R[RDX], lo, d);
+                R[RAX] = q;
+                R[RDX] = lo - q * d;
             }
         }
     }
@@ -1198,11 +1222,13 @@ final class Interpreter extends SystemOps {
 
     private void in(Insn i, int port) {
         checkIo(port, i.size);
+        pioAccesses++;
         setReg(RAX, i.size, pio.read(port, i.size));
     }
 
     private void out(Insn i, int port) {
         checkIo(port, i.size);
+        pioAccesses++;
         pio.write(port, i.size, getReg(RAX, i.size));
     }
 
@@ -1315,6 +1341,7 @@ final class Interpreter extends SystemOps {
                 checkIo(port, size);
                 long lin = linear(ES, R[RDI] & amask);
                 m.probeWrite(lin, size);
+                pioAccesses++;
                 m.write(lin, size, pio.read(port, size));
                 R[RDI] = (R[RDI] & ~amask) | ((R[RDI] + delta) & amask);
             }
@@ -1322,6 +1349,7 @@ final class Interpreter extends SystemOps {
                 int port = (int) R[RDX] & 0xffff;
                 checkIo(port, size);
                 long v = m.read(linear(i.seg, R[RSI] & amask), size);
+                pioAccesses++;
                 pio.write(port, size, v);
                 R[RSI] = (R[RSI] & ~amask) | ((R[RSI] + delta) & amask);
             }

@@ -67,6 +67,8 @@ final class Mmu {
     private long largestPageCached = 4096;
     /** Set when a write dropped decoded code: the executing block must stop after the current instruction. */
     boolean codeWritten;
+    /** Statistics (slow paths only, so always counted). */
+    long tlbMisses, pageWalks, invlpgs, flushes, mmioAccesses;
 
     Mmu(CpuState s, GuestMemory memory, IoBus mmio, CodeCache code) {
         this.s = s;
@@ -85,6 +87,7 @@ final class Mmu {
     }
 
     void flush() {
+        flushes++;
         epoch++;
         supervisor.flush();
         user.flush();
@@ -93,6 +96,7 @@ final class Mmu {
 
     /** INVLPG: drops {@code lin}'s page, or every entry inside the largest page size cached since the last flush. */
     void flushPage(long lin) {
+        invlpgs++;
         epoch++;
         if (largestPageCached > 4096) {
             long region = lin & -largestPageCached;
@@ -301,7 +305,10 @@ final class Mmu {
 
     long physRead(long pa, int size) {
         MemoryRegion r = memory.find(pa, size);
-        if (r == null) return mmio.read(pa, size);
+        if (r == null) {
+            mmioAccesses++;
+            return mmio.read(pa, size);
+        }
         MemorySegment seg = r.segment();
         long o = pa - r.base();
         return switch (size) {
@@ -315,6 +322,7 @@ final class Mmu {
     void physWrite(long pa, int size, long v) {
         MemoryRegion r = memory.find(pa, size);
         if (r == null) {
+            mmioAccesses++;
             mmio.write(pa, size, v);
             return;
         }
@@ -346,6 +354,7 @@ final class Mmu {
 
     /** Translates {@code lin} for an access of {@code kind}, raising #PF, and caches the page in the TLB. */
     long translate(long lin, int kind, boolean asUser) {
+        tlbMisses++;
         long page = lin & ~0xfffL;
         long physPage;
         boolean writable, executable;
@@ -395,6 +404,7 @@ final class Mmu {
      * writing at this privilege (allowed and already dirty) and WALK_EXEC if it may be executed.
      */
     private long walk(long lin, int kind, boolean asUser) {
+        pageWalks++;
         boolean nxe = (s.efer & EFER_NXE) != 0;
         boolean lma = (s.efer & EFER_LMA) != 0;
         boolean pae = (s.cr4 & CR4_PAE) != 0;

@@ -810,6 +810,9 @@ abstract class SystemOps extends ExecBase {
     static final int LEAF1_ECX = 1 /* SSE3 */ | 1 << 9 /* SSSE3 */ | 1 << 13 /* CX16 */ | 1 << 19 /* SSE4.1 */
             | 1 << 20 /* SSE4.2 */ | 1 << 23 /* POPCNT */ | 1 << 31 /* hypervisor present */;
     static final int LEAF7_EDX = 1 << 29; /* IA32_ARCH_CAPABILITIES */
+    // ERMS: forward REP MOVSB/STOSB copy and fill whole page chunks in one go (Interpreter.bulkString), so Linux's
+    // memcpy/memset/clear_page/copy_user pick their rep movsb/stosb variants over unrolled loops.
+    static final int LEAF7_EBX = 1 << 9; /* ERMS */
     static final int EXT1_EDX = 1 << 11 /* SYSCALL */ | 1 << 20 /* NX */ | 1 << 27 /* RDTSCP */ | 1 << 29 /* LM */;
     static final int EXT1_ECX = 1; /* LAHF/SAHF in 64-bit mode */
     // AMD cache descriptors (what glibc sizes its memcpy thresholds from): L1D and L1I 64 KiB 2-way, 64-byte lines;
@@ -828,7 +831,12 @@ abstract class SystemOps extends ExecBase {
                 c = LEAF1_ECX;
                 d = LEAF1_EDX;
             }
-            case 7 -> { if ((int) R[RCX] == 0) d = LEAF7_EDX; }
+            case 7 -> {
+                if ((int) R[RCX] == 0) {
+                    b = LEAF7_EBX;
+                    d = LEAF7_EDX;
+                }
+            }
             case 0x40000000 -> { a = 0x40000000; b = HYPERVISOR_VENDOR[0]; c = HYPERVISOR_VENDOR[1]; d = HYPERVISOR_VENDOR[2]; }
             case 0x80000000 -> { a = 0x80000008; b = VENDOR[0]; d = VENDOR[1]; c = VENDOR[2]; }
             case 0x80000001 -> { a = LEAF1_EAX; c = EXT1_ECX; d = EXT1_EDX; }

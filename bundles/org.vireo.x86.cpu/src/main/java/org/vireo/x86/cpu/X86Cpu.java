@@ -11,7 +11,7 @@ import org.vireo.memory.GuestMemory;
  * <p>CPUID reports an AMD K8 (vendor "AuthenticAMD", family 0Fh model 2Fh, as QEMU's TCG models do: glibc reads
  * the feature leaf only for vendors it knows) with the hypervisor bit and a hypervisor leaf 40000000h naming
  * "VireoVireoVi", the L1/L2/L3 cache leaves, and exactly the implemented features: leaf 1 FPU, PSE, TSC, MSR, PAE, CX8, PGE, CMOV, PAT, CLFLUSH, MMX, FXSR, SSE, SSE2, SSE3, SSSE3, CX16, SSE4.1, SSE4.2, POPCNT (x86-64-v2 with LAHF-LM);
- * leaf 7 ARCH_CAPABILITIES (the MSR reports "not affected" by Meltdown, MDS and kin: an interpreter does not
+ * leaf 7 ERMS (forward REP MOVSB/STOSB are bulk copies and fills) and ARCH_CAPABILITIES (the MSR reports "not affected" by Meltdown, MDS and kin: an interpreter does not
  * speculate, and Linux then skips page-table isolation); leaf 0x80000001 SYSCALL, NX, RDTSCP, LM, LAHF-LM.
  * No local APIC, no x2APIC, no XSAVE, no AVX.
  * The TSC counts host nanoseconds (a 1 GHz clock) so it agrees with wall-clock-driven platform timers; telling
@@ -98,6 +98,27 @@ public final class X86Cpu {
     }
 
     long compiledBlocks() { return engine.compiledBlocks(); }
+
+    /**
+     * Turns on the per-block statistics of {@link #stats()} (user/kernel split, chaining, block heat). Call before
+     * {@link #run(long)}; they cost a few counter updates per block, which is why they are off by default.
+     */
+    public void enableStats() {
+        engine.stats = true;
+        code.stats = true;
+    }
+
+    /**
+     * What the CPU did so far (see {@link CpuStats}). Call from the vCPU thread or after it stopped: the counters
+     * are plain fields, so a concurrent call sees approximate values.
+     */
+    public CpuStats stats() {
+        Interpreter e = engine;
+        long[] heat = code.heat();
+        return new CpuStats(e.retired, e.userRetired, e.chainHits + e.lookups, e.chainHits, heat[1] + heat[2] + heat[3],
+                heat[2] + heat[3], heat[3], code.blockCount(), mmu.tlbMisses, mmu.pageWalks, mmu.invlpgs, mmu.flushes,
+                code.invalidations(), e.faults, e.pageFaults, e.interrupts, e.syscalls, e.pioAccesses, mmu.mmioAccesses);
+    }
 
     /** Diagnostics: blocks entered through a chain link, and blocks looked up by address. */
     String blockStats() { return "chained " + engine.chainHits + ", looked up " + engine.lookups + ", cached blocks " + code.blockCount()

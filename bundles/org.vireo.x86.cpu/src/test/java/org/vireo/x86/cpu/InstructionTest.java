@@ -1,6 +1,8 @@
 package org.vireo.x86.cpu;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
 import static org.vireo.x86.cpu.CpuState.*;
 
 import org.junit.Test;
@@ -80,16 +82,57 @@ public class InstructionTest {
 
     @Test
     public void wideDivision() {
-        long[] qr = Wide.divide128(1, 0, 3);   // 2^64 / 3
-        assertEquals(0x5555555555555555L, qr[0]);
-        assertEquals(1, qr[1]);
-        qr = Wide.divide128(0x7fffffffffffffffL, -1L, -1L);
-        assertEquals(Long.MIN_VALUE, qr[0]);
-        assertEquals(0x7fffffffffffffffL, qr[1]);
-        long[] sq = Wide.divideSigned128(-1, -7, 2);   // -7 / 2
-        assertEquals(-3, sq[0]);
-        assertEquals(-1, sq[1]);
-        assertEquals(Long.MIN_VALUE, Wide.divideSigned128(0, Long.MIN_VALUE, -1)[0]);   // +2^63 / -1 fits
-        assertEquals(null, Wide.divideSigned128(-1, Long.MIN_VALUE, -1));               // -2^63 / -1 does not
+        assertEquals(0x5555555555555555L, Wide.divideUnsigned(1, 0, 3));   // 2^64 / 3, remainder 1
+        assertEquals(Long.MIN_VALUE, Wide.divideUnsigned(0x7fffffffffffffffL, -1L, -1L));
+        assertEquals(-3, Wide.divideSigned(-1, -7, 2));   // -7 / 2 = -3 remainder -1
+        assertEquals(Long.MIN_VALUE, Wide.divideSigned(0, Long.MIN_VALUE, -1));   // +2^63 / -1 fits
+        assertDivideError(() -> Wide.divideSigned(-1, Long.MIN_VALUE, -1));        // -2^63 / -1 does not
+        assertDivideError(() -> Wide.divideSigned(0, 5, 0));
+        assertDivideError(() -> Wide.divideSigned(0, Long.MIN_VALUE, 1));          // +2^63 does not fit
+        assertEquals(Long.MIN_VALUE, Wide.divideSigned(-1, Long.MIN_VALUE, 1));    // -2^63 does
+    }
+
+    private static void assertDivideError(Runnable r) {
+        try {
+            r.run();
+            org.junit.Assert.fail("no #DE");
+        } catch (CpuException e) {
+            assertEquals(CpuException.DE, e.vector);
+        }
+    }
+
+    /** Both divisions against BigInteger, on random and on edge-case operands (normalisation shifts 0..63). */
+    @Test
+    public void wideDivisionAgainstBigInteger() {
+        java.util.Random rnd = new java.util.Random(11);
+        java.math.BigInteger two64 = java.math.BigInteger.ONE.shiftLeft(64);
+        long[] edge = {1, 2, 3, 0xffffffffL, 0x100000000L, 0x100000001L, Long.MAX_VALUE, Long.MIN_VALUE, -1, -2, 0x80000000L};
+        for (int k = 0; k < 200_000; k++) {
+            long d = k < 121 ? edge[k % 11] : rnd.nextLong() >>> rnd.nextInt(64);
+            long hi = k < 121 ? edge[k / 11] : rnd.nextLong() >>> rnd.nextInt(64);
+            long lo = rnd.nextLong();
+            if (d == 0) d = 1;
+            if (k % 3 == 0 && Long.compareUnsigned(hi, d) >= 0) hi = Long.remainderUnsigned(hi, d);
+            java.math.BigInteger n = new java.math.BigInteger(Long.toUnsignedString(hi)).shiftLeft(64)
+                    .or(new java.math.BigInteger(Long.toUnsignedString(lo)));
+            java.math.BigInteger ud = new java.math.BigInteger(Long.toUnsignedString(d));
+            if (Long.compareUnsigned(hi, d) < 0) {
+                java.math.BigInteger[] qr = n.divideAndRemainder(ud);
+                long q = Wide.divideUnsigned(hi, lo, d);
+                assertEquals(hi + ":" + lo + "/" + d, qr[0].longValue(), q);
+                assertEquals(qr[1].longValue(), lo - q * d);
+            }
+            java.math.BigInteger sn = n.testBit(127) ? n.subtract(two64.shiftLeft(64)) : n;
+            java.math.BigInteger[] sqr = sn.divideAndRemainder(java.math.BigInteger.valueOf(d));
+            boolean fits = sqr[0].bitLength() <= 63;
+            try {
+                long q = Wide.divideSigned(hi, lo, d);
+                assertTrue("quotient should overflow: " + hi + ":" + lo + "/" + d, fits);
+                assertEquals(sqr[0].longValue(), q);
+                assertEquals(sqr[1].longValue(), lo - q * d);
+            } catch (CpuException e) {
+                assertFalse("unexpected #DE: " + hi + ":" + lo + "/" + d, fits);
+            }
+        }
     }
 }

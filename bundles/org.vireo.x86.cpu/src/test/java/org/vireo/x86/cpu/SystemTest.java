@@ -453,4 +453,126 @@ public class SystemTest {
             assertEquals(0, t.reg(RAX));
         }
     }
+
+    /** DIV/IDIV r/m64 (the 128-by-64 path): quotient and remainder, and #DE with the registers untouched. */
+    @Test
+    public void wideDivideResultsAndDivideErrors() {
+        // {rdx, rax, rcx, signed, expected rax, expected rdx, #DE expected}
+        Object[][] cases = {
+            {1L, 0L, 3L, false, 0x5555555555555555L, 1L, false},
+            {0x123456789L, 0xfedcba9876543210L, 0x123456789aL, false, 0x1000000005360000L, 0x3d83210L, false},
+            {5L, 0L, 5L, false, 0L, 0L, true},                 // quotient overflow
+            {0L, 7L, 0L, false, 0L, 0L, true},                 // divide by zero
+            {-1L, -7L, 2L, true, -3L, -1L, false},
+            {-1L, Long.MIN_VALUE, -1L, true, 0L, 0L, true},    // -2^63 / -1
+            {0L, Long.MIN_VALUE, 1L, true, 0L, 0L, true},      // +2^63 does not fit
+            {0L, 9L, 0L, true, 0L, 0L, true},
+        };
+        for (Object[] c : cases) {
+            try (TestMachine t = new TestMachine()) {
+                boolean signed = (Boolean) c[3], de = (Boolean) c[6];
+                // div rcx / idiv rcx; hlt; handler at +0x10: pop rbx; hlt
+                t.longMode(signed ? "48f7f9f4" : "48f7f1f4");
+                t.load(CODE + 0x10, "5bf4");
+                t.gate(0, CODE + 0x10, 0, 0, false);
+                t.s.setGpr(RDX, (Long) c[0]);
+                t.s.setGpr(RAX, (Long) c[1]);
+                t.s.setGpr(RCX, (Long) c[2]);
+                t.runToHalt();
+                if (de) {
+                    assertEquals("#DE at the DIV", CODE, t.reg(RBX));
+                    assertEquals((long) (Long) c[0], t.reg(RDX));
+                    assertEquals((long) (Long) c[1], t.reg(RAX));
+                } else {
+                    assertEquals(CODE + 4, t.s.rip());
+                    assertEquals((long) (Long) c[4], t.reg(RAX));
+                    assertEquals((long) (Long) c[5], t.reg(RDX));
+                }
+            }
+        }
+    }
+
+    @Test
+    public void statsCountBlocksHeatAndFaults() {
+        try (TestMachine t = new TestMachine()) {
+            // mov rcx, 5000; loop: dec rcx; jnz loop; mov rax, 0x40000000; mov rbx, [rax] (#PF) / handler: hlt
+            t.longMode("48c7c18813000048ffc975fb48c7c000000040488b18f4");
+            t.gate(14, CODE + 0x16, 0, 0, false);
+            t.cpu.enableStats();
+            t.runToHalt();
+            CpuStats st = t.cpu.stats();
+            assertEquals(t.cpu.instructionsRetired(), st.retired());
+            assertEquals("all at CPL 0", 0, st.userRetired());
+            assertEquals("the first pass runs in the block at CODE, the other 4999 in the loop block", 9_998, st.hot1k());
+            assertEquals(0, st.hot10k());
+            assertTrue("the loop chains to itself", st.chainHits() >= 4_990);
+            assertEquals(1, st.faults());
+            assertEquals(1, st.pageFaults());
+            assertTrue(st.report(), st.report().contains("page faults 1"));
+        }
+    }
+
+    /**
+     * REP MOVS/STOS (the bulk path behind the ERMS bit) against an element-by-element model: every element size,
+     * counts up to ~9 KB, page crossings, forward and backward overlaps, and a destination running over a page that
+     * holds decoded code.
+     */
+    @Test
+    public void repMovsAndStosMatchAnElementByElementModel() {
+        String[] movs = {"f3a4", "66f3a5", "f3a5", "f348a5"}, stos = {"f3aa", "66f3ab", "f3ab", "f348ab"};
+        java.util.Random rnd = new java.util.Random(5);
+        long lo = TestMachine.DATA, span = 0x6000, codePage = lo + 0x3000;
+        for (int c = 0; c < 300; c++) {
+            try (TestMachine t = new TestMachine()) {
+                int szi = c % 4, size = 1 << szi;
+                boolean isMovs = (c / 4) % 2 == 0;
+                long count = rnd.nextInt(4) == 0 ? rnd.nextInt(8) : rnd.nextInt(9000 / size);
+                long di = lo + 64 + rnd.nextInt(0x4000), si = lo + 64 + rnd.nextInt(0x4000);
+                switch (rnd.nextInt(4)) {
+                    case 0 -> si = di - 1 - rnd.nextInt(64);    // forward overlap: the copy repeats a pattern
+                    case 1 -> si = di + 1 + rnd.nextInt(64);    // backward overlap
+                    default -> { }
+                }
+                // call codePage (a RET there makes it a code page); rep movs/stos; hlt
+                long rel = codePage - (CODE + 5);
+                String call = String.format("e8%02x%02x%02x%02x", rel & 0xff, (rel >> 8) & 0xff, (rel >> 16) & 0xff, (rel >> 24) & 0xff);
+                t.longMode(call + (isMovs ? movs : stos)[szi] + "f4");
+                byte[] mem = new byte[(int) span];
+                rnd.nextBytes(mem);
+                mem[(int) (codePage - lo)] = (byte) 0xc3;
+                t.load(lo, mem);
+                long rax = rnd.nextInt(3) == 0 ? 0 : rnd.nextLong();
+                t.s.setGpr(RAX, rax);
+                t.s.setGpr(RCX, count);
+                t.s.setGpr(RSI, si);
+                t.s.setGpr(RDI, di);
+                if (di + count * size > lo + span || (isMovs && si + count * size > lo + span)) continue;   // outside the window
+                for (long k = 0; k < count; k++) {
+                    for (int b = 0; b < size; b++) {
+                        int dst = (int) (di + k * size + b - lo);
+                        byte v = isMovs ? mem[(int) (si + k * size + b - lo)] : (byte) (rax >>> (8 * b));
+                        mem[dst] = v;
+                    }
+                }
+                t.runToHalt();
+                String what = (isMovs ? "movs" : "stos") + size + " count " + count + " si " + Long.toHexString(si) + " di " + Long.toHexString(di);
+                assertEquals(what, 0, t.reg(RCX));
+                assertEquals(what, di + count * size, t.reg(RDI));
+                if (isMovs) assertEquals(what, si + count * size, t.reg(RSI));
+                byte[] got = new byte[(int) span];
+                t.mem.read(lo, got, 0, got.length);
+                assertTrue(what, java.util.Arrays.equals(mem, got));
+            }
+        }
+    }
+
+    @Test
+    public void cpuidAdvertisesErms() {
+        try (TestMachine t = new TestMachine()) {
+            // mov eax, 7; xor ecx, ecx; cpuid; hlt
+            t.longMode("b80700000031c90fa2f4");
+            t.runToHalt();
+            assertEquals("ERMS", 1 << 9, t.reg(RBX) & (1 << 9));
+        }
+    }
 }

@@ -1,0 +1,49 @@
+package org.vireo.x86.cpu;
+
+/**
+ * What the CPU did, for {@code vireo run --stats}. The per-block figures (user/kernel split, chaining, block heat) are
+ * counted only after {@link X86Cpu#enableStats()}; the others come from slow paths and are always counted.
+ *
+ * @param retired         instructions retired
+ * @param userRetired     of those, retired in blocks entered at CPL 3
+ * @param blocks          blocks entered
+ * @param chainHits       of those, entered through a chain link (no lookup)
+ * @param hot1k           instructions retired in blocks that ran at least 1 000 times (likewise 10 000, 100 000)
+ * @param cachedBlocks    decoded blocks in the code cache at the end
+ * @param tlbMisses       software-TLB misses (translations through the slow path)
+ * @param pageWalks       of those, page-table walks (paging on)
+ * @param invlpg          INVLPG instructions
+ * @param tlbFlushes      whole-TLB flushes (CR3/CR4/CR0 writes, WRMSR, mode changes)
+ * @param codeInvalidations code pages whose decoded blocks were dropped (writes to code, DMA)
+ * @param faults          exceptions delivered (faults and traps raised by instructions)
+ * @param pageFaults      of those, page faults
+ * @param interrupts      external interrupts taken
+ * @param syscalls        SYSCALL instructions
+ * @param pio             port I/O accesses (IN/OUT, one per element of INS/OUTS)
+ * @param mmio            memory-mapped I/O accesses (physical accesses outside RAM)
+ */
+public record CpuStats(long retired, long userRetired, long blocks, long chainHits, long hot1k, long hot10k,
+                       long hot100k, int cachedBlocks, long tlbMisses, long pageWalks, long invlpg, long tlbFlushes,
+                       long codeInvalidations, long faults, long pageFaults, long interrupts, long syscalls, long pio,
+                       long mmio) {
+
+    /** A few lines of text (no trailing newline). */
+    public String report() {
+        return String.format("""
+                instructions %,d: user (CPL 3) %s, kernel %s
+                block heat: %s of instructions from blocks run >=1k times, %s >=10k, %s >=100k; %,d blocks cached
+                blocks entered %,d, chained %s (%.1f instructions per block)
+                TLB misses %,d (%s per 1k instructions), page walks %,d, INVLPG %,d, TLB flushes %,d
+                code pages invalidated %,d; faults delivered %,d (page faults %,d); interrupts %,d; syscalls %,d
+                port I/O %,d, MMIO %,d""",
+                retired, pct(userRetired, retired), pct(retired - userRetired, retired),
+                pct(hot1k, retired), pct(hot10k, retired), pct(hot100k, retired), cachedBlocks,
+                blocks, pct(chainHits, blocks), blocks == 0 ? 0.0 : (double) retired / blocks,
+                tlbMisses, retired == 0 ? "0" : String.format("%.2f", tlbMisses * 1000.0 / retired), pageWalks, invlpg, tlbFlushes,
+                codeInvalidations, faults, pageFaults, interrupts, syscalls, pio, mmio);
+    }
+
+    private static String pct(long part, long whole) {
+        return whole == 0 ? "-" : String.format("%.1f%%", 100.0 * part / whole);
+    }
+}
