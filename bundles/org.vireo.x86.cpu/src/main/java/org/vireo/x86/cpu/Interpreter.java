@@ -454,8 +454,9 @@ final class Interpreter extends SystemOps {
             }
             case Ops.WRMSR -> {
                 requireCpl0();
+                // No TLB flush: no MSR changes a translation except EFER.NXE, and writeEfer flushes for that. Linux
+                // writes FS_BASE/KERNEL_GS_BASE on every context switch.
                 writeMsr((int) R[RCX], (R[RDX] << 32) | (R[RAX] & 0xffffffffL));
-                m.flush();
             }
             case Ops.RDPMC -> throw CpuException.gp(0);
             case Ops.MOV_R_CR -> { requireCpl0(); setReg(i.rm, i.size, readCr(i.reg)); }

@@ -3,6 +3,7 @@ package org.vireo.x86.cpu;
 import static org.vireo.x86.cpu.CpuState.CR0_PG;
 import static org.vireo.x86.cpu.CpuState.CR0_WP;
 import static org.vireo.x86.cpu.CpuState.CR4_PAE;
+import static org.vireo.x86.cpu.CpuState.CR4_PGE;
 import static org.vireo.x86.cpu.CpuState.CR4_PSE;
 import static org.vireo.x86.cpu.CpuState.EFER_LMA;
 import static org.vireo.x86.cpu.CpuState.EFER_NXE;
@@ -45,6 +46,8 @@ final class Mmu {
         final MemorySegment[] seg = new MemorySegment[TLB_SIZE];
         final long[] base = new long[TLB_SIZE];     // offset of the page within seg
         final long[] phys = new long[TLB_SIZE];     // physical page address
+        /** The entry came from a global page (G bit with CR4.PGE): it survives CR3 writes. */
+        final boolean[] global = new boolean[TLB_SIZE];
 
         Tlb() { flush(); }
 
@@ -52,6 +55,16 @@ final class Mmu {
             Arrays.fill(rTag, -1L);
             Arrays.fill(wTag, -1L);
             Arrays.fill(xTag, -1L);
+        }
+
+        void flushNonGlobal() {
+            for (int i = 0; i < TLB_SIZE; i++) {
+                if (!global[i]) {
+                    rTag[i] = -1;
+                    wTag[i] = -1;
+                    xTag[i] = -1;
+                }
+            }
         }
     }
 
@@ -92,6 +105,18 @@ final class Mmu {
         supervisor.flush();
         user.flush();
         largestPageCached = 4096;
+    }
+
+    /**
+     * A CR3 write: drops every translation but those of global pages. Linux maps the kernel with global pages, so a
+     * context switch keeps the kernel's entries, as on hardware (it flushes them by toggling CR4.PGE).
+     */
+    void flushNonGlobal() {
+        flushes++;
+        epoch++;
+        supervisor.flushNonGlobal();
+        user.flushNonGlobal();
+        // largestPageCached stays: global large-page entries may remain, and INVLPG must still find them.
     }
 
     /** INVLPG: drops {@code lin}'s page, or every entry inside the largest page size cached since the last flush. */
@@ -357,7 +382,7 @@ final class Mmu {
         tlbMisses++;
         long page = lin & ~0xfffL;
         long physPage;
-        boolean writable, executable;
+        boolean writable, executable, global = false;
         if ((s.cr0 & CR0_PG) == 0) {
             physPage = page & 0xffffffffL;
             writable = executable = true;
@@ -366,15 +391,17 @@ final class Mmu {
             physPage = leaf & ~0xfffL;
             writable = (leaf & WALK_WRITABLE) != 0;
             executable = (leaf & WALK_EXEC) != 0;
+            global = (leaf & WALK_GLOBAL) != 0;
         }
-        fill(asUser ? user : supervisor, page, physPage, writable, executable);
+        fill(asUser ? user : supervisor, page, physPage, writable, executable, global);
         return physPage | (lin & 0xfff);
     }
 
     // walk() returns the physical page address with these flags in the low bits
-    private static final long WALK_WRITABLE = 1, WALK_EXEC = 2;
+    private static final long WALK_WRITABLE = 1, WALK_EXEC = 2, WALK_GLOBAL = 4;
+    private static final long G = 0x100;
 
-    private void fill(Tlb t, long page, long physPage, boolean writable, boolean executable) {
+    private void fill(Tlb t, long page, long physPage, boolean writable, boolean executable, boolean global) {
         MemoryRegion r = memory.find(physPage, 4096);
         if (r == null) return;
         int idx = (int) (page >>> 12) & TLB_MASK;
@@ -384,6 +411,7 @@ final class Mmu {
         t.phys[idx] = physPage;
         t.wTag[idx] = writable && !code.isCodePage(physPage >>> 12) ? page : -1;
         t.xTag[idx] = executable ? page : -1;
+        t.global[idx] = global;
     }
 
     private CpuException pageFault(long lin, int kind, boolean asUser, int bits) {
@@ -487,6 +515,7 @@ final class Mmu {
             if (want != e) physWrite(walkAddr[k], entrySize, want);
         }
         boolean dirty = (leafEntry & D) != 0 || kind == WRITE;
-        return physPage | (writeOk && dirty ? WALK_WRITABLE : 0) | (exec ? WALK_EXEC : 0);
+        boolean global = (leafEntry & G) != 0 && (s.cr4 & CR4_PGE) != 0;
+        return physPage | (writeOk && dirty ? WALK_WRITABLE : 0) | (exec ? WALK_EXEC : 0) | (global ? WALK_GLOBAL : 0);
     }
 }

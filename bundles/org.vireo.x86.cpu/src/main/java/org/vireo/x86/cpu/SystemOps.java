@@ -633,7 +633,7 @@ abstract class SystemOps extends ExecBase {
             case 3 -> {
                 if (longMode() && (v & ~0x000f_ffff_ffff_ffffL) != 0) throw CpuException.gp(0);
                 s.cr3 = v;
-                m.flush();
+                m.flushNonGlobal();
             }
             case 4 -> {
                 if ((v & ~CR4_SUPPORTED) != 0) throw CpuException.gp(0);

@@ -108,6 +108,30 @@ public class SystemTest {
         }
     }
 
+    /**
+     * A CR3 write keeps global translations (G bit, CR4.PGE) and drops the rest, as hardware does; toggling CR4.PGE
+     * drops them too. The test remaps both pages without INVLPG, so a stale (global) translation is visible.
+     */
+    @Test
+    public void cr3WritesKeepGlobalPagesAndCr4PgeTogglesDropThem() {
+        try (TestMachine t = new TestMachine()) {
+            // mov rax,[0x300008]; mov rbx,[0x500008]; PD[1] = 0x600000 G; PD[2] = 0x200000; mov cr3,cr3;
+            // mov rsi,[0x300008]; mov rdi,[0x500008]; toggle CR4.PGE twice; mov r8,[0x300008]; hlt
+            t.longMode("488b042508003000488b1c250800500048c70425083000008701600048c7042510300000870020000f20da0f22da"
+                    + "488b342508003000488b3c25080050000f20e24881f2800000000f22e24881f2800000000f22e24c8b042508003000f4");
+            t.mem.writeLong(TestMachine.PD + 8, 0x200000 | 0x187);   // P RW US PS G
+            t.mem.writeLong(0x300008, 0x1111);
+            t.mem.writeLong(0x500008, 0x3333);
+            t.mem.writeLong(0x700008, 0x2222);
+            t.runToHalt();
+            assertEquals(0x1111, t.reg(RAX));
+            assertEquals(0x3333, t.reg(RBX));
+            assertEquals("a global page's translation survives the CR3 write", 0x1111, t.reg(RSI));
+            assertEquals("a non-global page is walked again (now onto 0x200000)", 0x1111, t.reg(RDI));
+            assertEquals("the CR4.PGE toggle dropped the global one", 0x2222, t.reg(8));
+        }
+    }
+
     @Test
     public void noExecutePageFaultsOnFetch() {
         try (TestMachine t = new TestMachine()) {
