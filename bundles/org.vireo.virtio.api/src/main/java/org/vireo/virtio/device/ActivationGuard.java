@@ -33,18 +33,19 @@ public final class ActivationGuard {
         int handle(DescriptorChain chain);
     }
 
-    private final System.Logger log;
+    private final RateLimitedLog log;
     private final String label;
     private final ReentrantLock[] locks;
     private volatile Activation current;
 
     /**
-     * @param log   the device's logger, for the messages of {@link #stop} and {@link #fail}
+     * @param log   the device's logger, for the messages of {@link #stop} and {@link #fail} (rate-limited: a guest
+     *              that breaks its rings again and again must not flood the log)
      * @param label what those messages start with, e.g. {@code "virtio-blk disk0"}
      * @param locks the locks the device's queue work holds, in the order {@link #activate} takes them
      */
     public ActivationGuard(System.Logger log, String label, ReentrantLock... locks) {
-        this.log = log;
+        this.log = new RateLimitedLog(log);
         this.label = label;
         this.locks = locks.clone();
     }
@@ -76,10 +77,10 @@ public final class ActivationGuard {
         }
     }
 
-    /** Gives up on {@code act}: logs {@code reason} as a warning and asks the driver for a reset. */
+    /** Gives up on {@code act}: logs {@code reason} as a (rate-limited) warning and asks the driver for a reset. */
     public void stop(Activation act, String reason) {
         act.stopped = true;
-        log.log(System.Logger.Level.WARNING, reason);
+        log.warn("stopped", () -> reason);
         act.context.needsReset(reason);
     }
 
@@ -94,7 +95,7 @@ public final class ActivationGuard {
         if (e instanceof VirtqueueException) {
             stop(act, label + ": broken " + queueName + ": " + e.getMessage());
         } else {
-            log.log(System.Logger.Level.ERROR, label + ": internal error" + (work.isEmpty() ? "" : " on " + work), e);
+            log.log(System.Logger.Level.ERROR, "internal error", () -> label + ": internal error" + (work.isEmpty() ? "" : " on " + work), e);
             stop(act, label + ": internal error: " + e);
         }
     }

@@ -3,5 +3,5 @@
  * what the transport gives it once a driver has set DRIVER_OK (queues, interrupts, NEEDS_RESET).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.vireo.virtio.device;

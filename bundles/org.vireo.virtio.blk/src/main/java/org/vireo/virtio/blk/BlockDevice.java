@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.vireo.memory.GuestMemory;
@@ -18,6 +17,7 @@ import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.device.ActivationGuard;
 import org.vireo.virtio.device.ConfigSpace;
 import org.vireo.virtio.device.DescriptorChain;
+import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
 
@@ -83,8 +83,7 @@ public final class BlockDevice implements VirtioDevice {
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
-    private final AtomicBoolean warnedGuest = new AtomicBoolean();
-    private final AtomicBoolean warnedHost = new AtomicBoolean();
+    private final RateLimitedLog log = new RateLimitedLog(LOG);
     /** The driver's view while DRIVER_OK: cleared by reset, stopped after a broken ring. */
     private final ActivationGuard activations;
 
@@ -338,13 +337,11 @@ public final class BlockDevice implements VirtioDevice {
     }
 
     private void guestError(String message) {
-        // Guest-controlled: warn once, then keep quiet unless debugging, so a hostile guest cannot flood the log.
-        System.Logger.Level level = warnedGuest.compareAndSet(false, true) ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG;
-        LOG.log(level, () -> "virtio-blk " + name + ": bad request: " + message);
+        // Guest-controlled: warn once, then only a count now and then, so a hostile guest cannot flood the log.
+        log.warn("bad request", () -> "virtio-blk " + name + ": bad request: " + message);
     }
 
     private void hostError(IOException e) {
-        System.Logger.Level level = warnedHost.compareAndSet(false, true) ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
-        LOG.log(level, () -> "virtio-blk " + name + ": I/O error on " + backend.location() + ": " + e.getMessage());
+        log.log(System.Logger.Level.ERROR, "I/O error", () -> "virtio-blk " + name + ": I/O error on " + backend.location() + ": " + e.getMessage());
     }
 }

@@ -15,6 +15,7 @@ import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.VirtioStatus;
 import org.vireo.virtio.VirtioTransportInfo.QueueInfo;
 import org.vireo.virtio.device.DeviceQueue;
+import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
 import org.vireo.virtio.ring.SplitQueueDevice;
@@ -26,7 +27,8 @@ import org.vireo.virtio.ring.SplitRing;
  * A transport maps its registers onto these methods and delivers the interrupts through its {@link InterruptSink}.
  * <p>
  * Every input here is guest-controlled: bad values are ignored or answered with NEEDS_RESET, never with an exception,
- * and exceptions thrown by the device (bugs) are contained the same way.
+ * and exceptions thrown by the device (bugs) are contained the same way. What the guest can make happen again and
+ * again is logged through a {@link RateLimitedLog}, so a guest cannot flood the host's log.
  * <p>
  * Locking: register state is guarded by this object's monitor, which is never held while calling the device or the
  * interrupt sink (a device's worker thread may call back into its context while the device is being reset).
@@ -56,6 +58,7 @@ public final class VirtioDeviceCore {
     private final int configSize;
     private final QueueState[] queues;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private final RateLimitedLog log = new RateLimitedLog(LOG);
 
     // Guarded by this.
     private int status;
@@ -203,7 +206,7 @@ public final class VirtioDeviceCore {
                     }
                     int added = wanted & ~current;
                     if ((added & FEATURES_OK) != 0 && !featuresAcceptable()) {
-                        LOG.log(System.Logger.Level.INFO, () -> String.format("%s: refused FEATURES_OK for driver features 0x%x (offered 0x%x)",
+                        log.log(System.Logger.Level.INFO, "FEATURES_OK refused", () -> String.format("%s: refused FEATURES_OK for driver features 0x%x (offered 0x%x)",
                                 label, driverFeatures, offeredFeatures));
                         wanted &= ~(FEATURES_OK | DRIVER_OK);
                     }
@@ -215,7 +218,7 @@ public final class VirtioDeviceCore {
                             activation = toActivate;
                             running = true;
                         } else {
-                            LOG.log(System.Logger.Level.WARNING, label + ": DRIVER_OK refused: " + problem);
+                            log.warn("DRIVER_OK refused", () -> label + ": DRIVER_OK refused: " + problem);
                             for (QueueState q : queues) q.live = null;
                             status |= NEEDS_RESET;
                             interruptStatus |= ISR_CONFIG;
@@ -353,7 +356,7 @@ public final class VirtioDeviceCore {
             if (running) {
                 String problem = startQueue(queueSelect, q);
                 if (problem != null) {
-                    LOG.log(System.Logger.Level.WARNING, label + ": late queue enable refused: " + problem);
+                    log.warn("late queue enable refused", () -> label + ": late queue enable refused: " + problem);
                     status |= NEEDS_RESET;
                     running = false;
                     interruptStatus |= ISR_CONFIG;
@@ -460,7 +463,7 @@ public final class VirtioDeviceCore {
         try {
             return device.readConfig(offset, size) & sizeMask(size);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, label + ": device failed reading its config", e);
+            log.log(System.Logger.Level.ERROR, "readConfig failed", () -> label + ": device failed reading its config", e);
             return 0;
         }
     }
@@ -536,7 +539,7 @@ public final class VirtioDeviceCore {
             call.run();
             return true;
         } catch (RuntimeException | LinkageError | AssertionError e) {
-            LOG.log(System.Logger.Level.ERROR, label + ": device failed in " + what, e);
+            log.log(System.Logger.Level.ERROR, what + " failed", () -> label + ": device failed in " + what, e);
             return false;
         }
     }
@@ -600,7 +603,7 @@ public final class VirtioDeviceCore {
                 running = false;
                 interruptStatus |= ISR_CONFIG;
             }
-            LOG.log(System.Logger.Level.WARNING, label + ": device needs reset: " + reason);
+            log.warn("needs reset", () -> label + ": device needs reset: " + reason);
             sink.configInterrupt();
         }
     }

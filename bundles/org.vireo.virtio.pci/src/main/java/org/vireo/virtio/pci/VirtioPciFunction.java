@@ -10,6 +10,7 @@ import org.vireo.bus.pci.PciFunction;
 import org.vireo.machine.Machine;
 import org.vireo.virtio.core.InterruptSink;
 import org.vireo.virtio.core.VirtioDeviceCore;
+import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.device.VirtioDevice;
 
 /**
@@ -20,6 +21,8 @@ import org.vireo.virtio.device.VirtioDevice;
  */
 final class VirtioPciFunction implements PciFunction, IoHandler, InterruptSink {
     private static final System.Logger LOG = System.getLogger(VirtioPciFunction.class.getName());
+    /** The guest places the BAR: a guest that keeps placing it badly must not flood the log. */
+    private final RateLimitedLog log = new RateLimitedLog(LOG);
 
     private static final int MSIX_CONTROL_ENABLE = 0x8000;
     private static final int MSIX_CONTROL_FUNCTION_MASK = 0x4000;
@@ -170,7 +173,7 @@ final class VirtioPciFunction implements PciFunction, IoHandler, InterruptSink {
                 barRegistration = machine.mmio().register(address, BAR_SIZE, name + " bar0", this);
             } catch (RuntimeException e) {
                 // the guest placed the BAR over something else: it stays unmapped until moved somewhere free
-                LOG.log(System.Logger.Level.WARNING, String.format("%s: cannot map BAR0 at 0x%x: %s", name, address, e.getMessage()));
+                log.warn("BAR0 not mapped", () -> String.format("%s: cannot map BAR0 at 0x%x: %s", name, address, e.getMessage()));
             }
         }
     }

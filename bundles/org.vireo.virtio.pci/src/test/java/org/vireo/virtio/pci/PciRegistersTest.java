@@ -23,6 +23,7 @@ import org.vireo.bus.pci.PciConfigSpace;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.testkit.EchoDevice;
+import org.vireo.virtio.testkit.LogCapture;
 import org.vireo.virtio.testkit.RecordingMachine;
 
 /** The PCI function's config space and BAR0, driven the way a guest kernel would. */
@@ -174,6 +175,29 @@ public class PciRegistersTest {
         assertEquals(2, machine.mmio().read(moved + NUM_QUEUES, 2));
         cfg(PciConfigSpace.COMMAND, 2, 0);
         assertFalse(machine.mmio().claimed(moved));
+    }
+
+    /** Issue 18: a guest that keeps placing BAR0 over another device gets a warning or two, not one per try. */
+    @Test
+    public void aBarPlacedOverAnotherDeviceAgainAndAgainIsLoggedAFewTimes() {
+        long clash = bar + 0x10_0000;
+        machine.mmio().register(clash, BAR_SIZE, "squatter", new org.vireo.bus.IoHandler() {
+            @Override public long read(long offset, int size) { return 0; }
+
+            @Override public void write(long offset, int size, long value) { }
+        });
+        enableMemory();
+        try (LogCapture logs = LogCapture.of("org.vireo")) {
+            for (int i = 0; i < 5000; i++) {
+                cfg(PciConfigSpace.BAR0, 4, (int) clash);
+                cfg(PciConfigSpace.BAR0, 4, (int) bar);
+            }
+            int warnings = logs.atLeast(java.util.logging.Level.WARNING).size();
+            assertTrue("nothing was said", warnings >= 1);
+            assertTrue(warnings + " warnings:\n" + logs.warnings(), warnings <= 2);
+        }
+        assertTrue(machine.mmio().claimed(bar));
+        assertEquals(2, read(NUM_QUEUES, 2));
     }
 
     @Test

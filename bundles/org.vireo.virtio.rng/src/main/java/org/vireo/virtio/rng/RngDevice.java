@@ -1,13 +1,13 @@
 package org.vireo.virtio.rng;
 
 import java.io.IOException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.vireo.memory.GuestMemoryException;
 import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.device.ActivationGuard;
 import org.vireo.virtio.device.DescriptorChain;
+import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
 
@@ -26,7 +26,7 @@ public final class RngDevice implements VirtioDevice, AutoCloseable {
     private final String name;
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicLong bytes = new AtomicLong();
-    private final AtomicBoolean warned = new AtomicBoolean();
+    private final RateLimitedLog log = new RateLimitedLog(LOG);
     private final ActivationGuard activations;
 
     public RngDevice(EntropySource source, String name) {
@@ -101,8 +101,7 @@ public final class RngDevice implements VirtioDevice, AutoCloseable {
     }
 
     private void warn(String message) {
-        System.Logger.Level level = warned.compareAndSet(false, true) ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG;
-        LOG.log(level, () -> "virtio-rng " + name + ": " + message);
+        log.warn("source failed", () -> "virtio-rng " + name + ": " + message);
     }
 
     /** Closes the source; the device must be unplugged (reset) first. */

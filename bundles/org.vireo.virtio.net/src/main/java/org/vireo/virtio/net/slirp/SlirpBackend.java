@@ -26,6 +26,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.net.FrameBackend;
 import org.vireo.virtio.net.slirp.UserNetConfig.HostForward;
 
@@ -76,6 +77,7 @@ public final class SlirpBackend implements FrameBackend {
     private final AtomicLong framesFromGuest = new AtomicLong();
     private final AtomicLong refusedFromGuest = new AtomicLong();
     private final AtomicLong guestErrors = new AtomicLong();
+    private final RateLimitedLog log = new RateLimitedLog(LOG);
     /** Holds the value 1 for eventfd writes; never freed, as a writer may be racing close(). */
     private final MemorySegment one = Arena.ofAuto().allocateFrom(JAVA_LONG, 1L);
     /** Guards {@link #wakeFdOpen}: the loop closes the eventfd, other threads write to it. */
@@ -373,17 +375,17 @@ public final class SlirpBackend implements FrameBackend {
             framesToGuest.incrementAndGet();
             r.accept(buf.reinterpret(len).toArray(JAVA_BYTE));
         } catch (Throwable t) {
-            LOG.log(System.Logger.Level.WARNING, "user network: delivering a frame to the guest failed: " + t);
+            log.warn("delivery failed", () -> "user network: delivering a frame to the guest failed: " + t);
         }
         return len;
     }
 
     /** guest_error: libslirp saw a malformed packet from the guest. */
     private void onGuestError(MemorySegment msg, MemorySegment opaque) {
-        boolean first = guestErrors.getAndIncrement() == 0;
+        guestErrors.incrementAndGet();
         try {
             String text = msg.equals(MemorySegment.NULL) ? "?" : msg.reinterpret(1024).getString(0);
-            LOG.log(first ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, "user network: guest error: " + text);
+            log.warn("guest error", () -> "user network: guest error: " + text);
         } catch (Throwable t) {
             // logging must not take the stack down
         }
