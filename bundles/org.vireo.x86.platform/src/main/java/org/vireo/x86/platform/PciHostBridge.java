@@ -10,7 +10,7 @@ import org.vireo.bus.pci.PciBus;
  * 0xcfc-0xcff (byte, word or dword at any offset), forwarded to a {@link PciBus}, which answers bus 0 itself and
  * routes other bus numbers through its bridges. With the enable bit clear, or for a bus nobody answers, reads
  * return all ones and writes are dropped. An access that straddles the dword is
- * split into bytes rather than refused. The byte at 0xcf9 is the chipset's reset control register: writing it with
+ * split into bytes rather than refused; one of no bytes, or of more than four, reads all ones and writes nothing. The byte at 0xcf9 is the chipset's reset control register: writing it with
  * bit 2 (reset CPU) set resets the machine, which is Linux's {@code reboot=pci}.
  */
 public final class PciHostBridge {
@@ -67,12 +67,14 @@ public final class PciHostBridge {
     /** The address register as last written (for tests). */
     public synchronized int address() { return address; }
 
-    private long readData(int offset, int size) {
+    /** A read of the data window at {@code offset} (0-3); package-private for tests. */
+    long readData(int offset, int size) {
         int a;
         synchronized (this) { a = address; }
-        if ((a & ENABLE) == 0 || size > 4 || offset + size > 4) return size >= 4 ? 0xffff_ffffL : (1L << (8 * size)) - 1;
+        if (size <= 0) return 0;   // nothing to read (and no "reg % size" below)
+        if ((a & ENABLE) == 0 || size > 4 || offset < 0 || offset + size > 4) return mask(Math.min(size, 4));
         int reg = (a & 0xfc) + offset;
-        if (reg % size == 0) return bus.configRead(busOf(a), deviceOf(a), functionOf(a), reg, size) & mask(size);
+        if (size != 3 && reg % size == 0) return bus.configRead(busOf(a), deviceOf(a), functionOf(a), reg, size) & mask(size);
         long v = 0;
         for (int i = 0; i < size; i++) {
             v |= (long) (bus.configRead(busOf(a), deviceOf(a), functionOf(a), reg + i, 1) & 0xff) << (8 * i);
@@ -80,12 +82,13 @@ public final class PciHostBridge {
         return v;
     }
 
-    private void writeData(int offset, int size, int value) {
+    /** A write of the data window at {@code offset} (0-3); package-private for tests. */
+    void writeData(int offset, int size, int value) {
         int a;
         synchronized (this) { a = address; }
-        if ((a & ENABLE) == 0 || size > 4 || offset + size > 4) return;
+        if ((a & ENABLE) == 0 || size <= 0 || size > 4 || offset < 0 || offset + size > 4) return;
         int reg = (a & 0xfc) + offset;
-        if (reg % size == 0) {
+        if (size != 3 && reg % size == 0) {
             bus.configWrite(busOf(a), deviceOf(a), functionOf(a), reg, size, value);
             return;
         }

@@ -75,4 +75,25 @@ public class PciHostBridgeTest {
         pio.write(0xcfd, 2, 0xabcd);
         assertEquals(List.of("66/2=beef", "67/1=7f", "64/4=12345678", "65/1=cd", "66/1=ab"), writes);
     }
+
+    /** Issue 18: a data-port access of size 0 divided by zero (the bus contained it, logging an error each time). */
+    @Test
+    public void accessesOfNoBytesOrTooManyDoNothing() {
+        PciHostBridge bridge = new PciHostBridge(pci);
+        IoBus own = new IoBus("own");
+        bridge.register(own);
+        own.write(0xcf8, 4, 0x8000_0000L | 3 << 11 | 0x40);
+        for (int offset = -1; offset <= 4; offset++) {
+            assertEquals(0L, bridge.readData(offset, 0));
+            bridge.writeData(offset, 0, 0x55);
+            bridge.writeData(offset, -1, 0x55);
+            bridge.writeData(offset, 8, 0x55);
+            assertEquals(0xffff_ffffL, bridge.readData(offset, 8));
+        }
+        assertEquals(List.of(), writes);
+        // a 3-byte access is split into bytes, never passed on as such
+        assertEquals(0x03_0201L, bridge.readData(0, 3));
+        bridge.writeData(1, 3, 0xaabbcc);
+        assertEquals(List.of("65/1=cc", "66/1=bb", "67/1=aa"), writes);
+    }
 }
