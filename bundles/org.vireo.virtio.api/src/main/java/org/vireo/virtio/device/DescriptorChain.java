@@ -25,6 +25,9 @@ public interface DescriptorChain {
     /** Copies up to {@code len} bytes from the readable part at {@code offset}; returns the bytes copied. */
     int read(long offset, byte[] dst, int off, int len);
 
-    /** Copies up to {@code len} bytes into the writable part at {@code offset}; returns the bytes copied. */
+    /**
+     * Copies up to {@code len} bytes into the writable part at {@code offset}; returns the bytes copied. The queue
+     * reports these bytes to guest memory as device writes when the chain is used, even beyond the used length.
+     */
     int write(long offset, byte[] src, int off, int len);
 }

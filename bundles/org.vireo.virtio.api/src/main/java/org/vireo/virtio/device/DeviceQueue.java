@@ -20,7 +20,11 @@ public interface DeviceQueue {
      */
     DescriptorChain pop() throws VirtqueueException;
 
-    /** Returns a chain to the driver with {@code writtenBytes} bytes written into its writable part. */
+    /**
+     * Returns a chain to the driver with {@code writtenBytes} bytes written into its writable part. Before the driver
+     * can see it, the queue tells guest memory ({@link org.vireo.memory.GuestMemory#deviceWrote}) which bytes the
+     * device wrote: the first {@code writtenBytes}, and whatever {@link DescriptorChain#write} wrote beyond them.
+     */
     void addUsed(int head, int writtenBytes);
 
     /**

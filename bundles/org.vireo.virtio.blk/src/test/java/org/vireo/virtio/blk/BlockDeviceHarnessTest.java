@@ -70,6 +70,30 @@ public class BlockDeviceHarnessTest {
         return c.in()[c.in().length - 1] & 0xff;
     }
 
+    /**
+     * Issue 18: on IOERR and UNSUPP the status byte, the last writable byte, lies beyond the used length; it must
+     * still be reported as a device write, or a CPU could run stale code decoded from the page that holds it.
+     */
+    @Test
+    public void theStatusByteIsReportedAsADeviceWriteWhateverTheStatus() throws Exception {
+        start(16, false);
+        java.util.List<org.vireo.memory.GuestRange> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        harness.memory().setDeviceWriteObserver((address, length) -> reported.add(new org.vireo.memory.GuestRange(address, length)));
+        int[][] cases = {{99, 0}, {BlockDevice.T_IN, 1000}, {BlockDevice.T_GET_ID, 0}};   // UNSUPP, IOERR (beyond the disk), OK
+        int[] expected = {BlockDevice.S_UNSUPP, BlockDevice.S_IOERR, BlockDevice.S_OK};
+        for (int i = 0; i < cases.length; i++) {
+            reported.clear();
+            DeviceHarness.Token t = harness.submit(0, List.of(header(cases[i][0], cases[i][1])), 512, 1);
+            harness.kick(0);
+            Completion c = harness.awaitUsed(0, TIMEOUT, TimeUnit.SECONDS);
+            assertNotNull(c);
+            assertEquals(expected[i], status(c));
+            long statusAddress = t.in().get(1).address();
+            assertTrue("status byte at 0x" + Long.toHexString(statusAddress) + " not in " + reported,
+                    reported.stream().anyMatch(r -> r.address() <= statusAddress && statusAddress < r.address() + r.length()));
+        }
+    }
+
     @Test
     public void readReturnsTheImageBytes() throws Exception {
         start(16, false);

@@ -54,7 +54,7 @@ public final class SplitQueueDevice implements DeviceQueue {
     private int usedIdx;            // next used entry to write (free-running 16 bit)
     private int signalledUsed;      // used idx at the last needsInterrupt()
     private boolean notifications = true;
-    private final List<GuestRange>[] outstandingWritable;   // head -> writable ranges of a popped, unused chain
+    private final SplitDescriptorChain[] outstanding;   // head -> a popped, unused chain with a writable part
     private final int[] visited;    // loop detection: visited[i] == stamp when descriptor i is in the current chain
     private int stamp;
     private volatile boolean broken;
@@ -75,9 +75,7 @@ public final class SplitQueueDevice implements DeviceQueue {
         this.avail = ringPart(memory, "available ring", availAddr, SplitRing.availSize(size), SplitRing.AVAIL_ALIGN);
         this.used = ringPart(memory, "used ring", usedAddr, SplitRing.usedSize(size), SplitRing.USED_ALIGN);
         this.visited = new int[size];
-        @SuppressWarnings("unchecked")
-        List<GuestRange>[] writable = new List[size];
-        this.outstandingWritable = writable;
+        this.outstanding = new SplitDescriptorChain[size];
     }
 
     private static MemorySegment ringPart(GuestMemory memory, String what, long address, long length, int align) {
@@ -124,7 +122,7 @@ public final class SplitQueueDevice implements DeviceQueue {
                 throw fail("malformed chain at head " + head + ": " + e);
             }
             lastAvail = (lastAvail + 1) & 0xffff;
-            outstandingWritable[head] = chain.writable().isEmpty() ? null : chain.writable();
+            outstanding[head] = chain.writable().isEmpty() ? null : chain;
             return chain;
         }
     }
@@ -224,8 +222,8 @@ public final class SplitQueueDevice implements DeviceQueue {
         if (head < 0 || head >= size) throw new IllegalArgumentException("head " + head + " out of range " + size);
         if (writtenBytes < 0) throw new IllegalArgumentException("negative length " + writtenBytes);
         synchronized (lock) {
-            reportDeviceWrites(outstandingWritable[head], writtenBytes);
-            outstandingWritable[head] = null;
+            reportDeviceWrites(outstanding[head], writtenBytes);
+            outstanding[head] = null;
             long at = SplitRing.usedEntry(usedIdx & (size - 1));
             Le.put32(used, at, head);
             Le.put32(used, at + 4, writtenBytes);
@@ -235,14 +233,28 @@ public final class SplitQueueDevice implements DeviceQueue {
         }
     }
 
-    /** Tells guest memory which bytes the device wrote (at most {@code written}), before the used index publishes them. */
-    private void reportDeviceWrites(List<GuestRange> writable, long written) {
-        if (writable == null) return;
-        for (int i = 0; i < writable.size() && written > 0; i++) {
-            GuestRange r = writable.get(i);
-            long n = Math.min(r.length(), written);
-            memory.deviceWrote(r.address(), n);
-            written -= n;
+    /**
+     * Tells guest memory which bytes the device wrote, before the used index publishes them: the first
+     * {@code written} bytes of the writable part (which the device may have filled through zero-copy slices), and
+     * whatever it wrote through {@link DescriptorChain#write} beyond them (a status byte at the end of a request
+     * whose data part was not written).
+     */
+    private void reportDeviceWrites(SplitDescriptorChain chain, long written) {
+        if (chain == null) return;
+        List<GuestRange> writable = chain.writable();
+        reportRange(writable, 0, written);
+        long[] extents = chain.writtenExtents();
+        for (int i = 0; i < extents.length; i += 2) reportRange(writable, Math.max(extents[i], written), extents[i + 1]);
+    }
+
+    /** Reports offsets {@code [from, to)} of {@code ranges} (concatenated) to guest memory. */
+    private void reportRange(List<GuestRange> ranges, long from, long to) {
+        long at = 0;
+        for (int i = 0; i < ranges.size() && at < to; i++) {
+            GuestRange r = ranges.get(i);
+            long start = Math.max(from, at), end = Math.min(to, at + r.length());
+            if (start < end) memory.deviceWrote(r.address() + (start - at), end - start);
+            at += r.length();
         }
     }
 

@@ -52,4 +52,30 @@ public class DeviceWriteReportTest {
         memory.deviceWrote(0x1000, 0);
         assertTrue(reported.isEmpty());
     }
+
+    /** Issue 18: bytes written through the chain beyond the used length (a blk status byte) are reported too. */
+    @Test
+    public void bytesWrittenThroughTheChainBeyondTheUsedLengthAreReported() throws Exception {
+        memory.setDeviceWriteObserver((address, length) -> reported.add(new GuestRange(address, length)));
+        SplitQueueDriver driver = new SplitQueueDriver(memory, allocator, 0, 8, 0, () -> {});
+        SplitQueueDevice device = new SplitQueueDevice(memory, 0, 8, driver.descAddress(), driver.availAddress(),
+                driver.usedAddress(), 0);
+        List<GuestRange> in = List.of(new GuestRange(0x90000, 100), new GuestRange(0xa0000, 100));
+        assertTrue(driver.addBuf(List.of(), in, "t"));
+        driver.kick();
+        DescriptorChain chain = device.pop();
+        chain.write(199, new byte[] {2}, 0, 1);      // the last writable byte
+        chain.write(10, new byte[5], 0, 5);          // inside the used length: reported once, with it
+        device.addUsed(chain.head(), 20);
+        assertEquals(List.of(new GuestRange(0x90000, 20), new GuestRange(0xa0063, 1)), reported);
+        // adjacent writes across the two buffers become one extent, reported per buffer
+        assertTrue(driver.addBuf(List.of(), in, "u"));
+        driver.kick();
+        reported.clear();
+        chain = device.pop();
+        chain.write(98, new byte[2], 0, 2);
+        chain.write(100, new byte[3], 0, 3);
+        device.addUsed(chain.head(), 0);
+        assertEquals(List.of(new GuestRange(0x90062, 2), new GuestRange(0xa0000, 3)), reported);
+    }
 }
