@@ -2,7 +2,6 @@ package org.vireo.virtio.net;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.vireo.memory.GuestMemoryException;
@@ -11,6 +10,7 @@ import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.device.ConfigSpace;
 import org.vireo.virtio.device.DescriptorChain;
 import org.vireo.virtio.device.DeviceQueue;
+import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
 import org.vireo.virtio.device.VirtqueueException;
@@ -62,8 +62,8 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
     private final AtomicLong rxDroppedOversize = new AtomicLong();
     private final AtomicLong txFrames = new AtomicLong();
     private final AtomicLong txDropped = new AtomicLong();
-    private final AtomicBoolean warnedGuest = new AtomicBoolean();
-    private final AtomicBoolean warnedHost = new AtomicBoolean();
+    /** Guest-caused and backend failures, rate-limited per kind: a guest cannot flood the log. */
+    private final RateLimitedLog log = new RateLimitedLog(LOG);
 
     private static final class Activation {
         final VirtioDeviceContext context;
@@ -158,7 +158,10 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
         else if (index == TX) transmit(act);
     }
 
-    /** A frame from the backend: queue it, and deliver what the guest has room for. */
+    /**
+     * A frame from the backend: queue it, and deliver what the guest has room for. Runs on the backend's thread,
+     * which must survive whatever happens here: a failure stops the activation and asks the driver for a reset.
+     */
     void frameFromHost(byte[] frame) {
         if (frame.length == 0 || frame.length > MAX_FRAME) {
             rxDroppedOversize.incrementAndGet();
@@ -172,9 +175,19 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
             }
             pending.addLast(frame);
             Activation act = active;
-            if (act != null) deliverLocked(act);
+            if (act != null) deliverContained(act);
         } finally {
             rxLock.unlock();
+        }
+    }
+
+    /** deliverLocked, with any failure (a device bug, a transport's signal failing) turned into NEEDS_RESET. */
+    private void deliverContained(Activation act) {
+        try {
+            deliverLocked(act);
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            log.log(System.Logger.Level.ERROR, "internal error", () -> "virtio-net " + name + ": internal error on receive", e);
+            if (!act.stopped) stop(act, "virtio-net " + name + ": internal error: " + e);
         }
     }
 
@@ -223,7 +236,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
         } catch (VirtqueueException e) {
             stop(act, "virtio-net " + name + ": broken receive queue: " + e.getMessage());
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-net " + name + ": internal error on receive", e);
+            log.log(System.Logger.Level.ERROR, "internal error", () -> "virtio-net " + name + ": internal error on receive", e);
             stop(act, "virtio-net " + name + ": internal error: " + e);
         } finally {
             if (used && active == act) act.context.signalUsed(RX);
@@ -273,7 +286,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
             } catch (VirtqueueException e) {
                 stop(act, "virtio-net " + name + ": broken transmit queue: " + e.getMessage());
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "virtio-net " + name + ": internal error on transmit", e);
+                log.log(System.Logger.Level.ERROR, "internal error", () -> "virtio-net " + name + ": internal error on transmit", e);
                 stop(act, "virtio-net " + name + ": internal error: " + e);
             } finally {
                 if (used && active == act) act.context.signalUsed(TX);
@@ -307,20 +320,18 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
             txFrames.incrementAndGet();
         } catch (IOException e) {
             txDropped.incrementAndGet();
-            System.Logger.Level level = warnedHost.compareAndSet(false, true) ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG;
-            LOG.log(level, () -> "virtio-net " + name + ": " + backend.describe() + " refused a frame: " + e.getMessage());
+            log.log(System.Logger.Level.ERROR, "backend refused a frame", () -> "virtio-net " + name + ": " + backend.describe() + " refused a frame: " + e.getMessage());
         }
     }
 
     private void stop(Activation act, String reason) {
         act.stopped = true;
-        LOG.log(System.Logger.Level.WARNING, reason);
+        log.warn("stopped", () -> reason);
         act.context.needsReset(reason);
     }
 
     private void guestError(String message) {
-        System.Logger.Level level = warnedGuest.compareAndSet(false, true) ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG;
-        LOG.log(level, () -> "virtio-net " + name + ": " + message);
+        log.warn("guest error", () -> "virtio-net " + name + ": " + message);
     }
 
     /** Closes the backend; the device must be unplugged (reset) first. */

@@ -13,12 +13,17 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import org.vireo.virtio.device.RateLimitedLog;
 
 /**
  * Backend "tap:IFNAME": a Linux TAP interface opened through {@code /dev/net/tun} with {@code java.lang.foreign}.
  * Frames are read by a daemon thread that polls the TAP descriptor together with an eventfd, so {@link #close()} can
  * wake it without waiting for traffic. Needs CAP_NET_ADMIN (or a persistent TAP owned by the user).
+ * <p>
+ * The reader outlives a failing delivery: if the receiver (the device) throws, the frame is dropped, the failure
+ * logged (rate-limited) and the next frame read; only the TAP itself failing, or {@link #close()}, ends it.
  */
 public final class TapBackend implements FrameBackend {
     private static final System.Logger LOG = System.getLogger(TapBackend.class.getName());
@@ -113,28 +118,60 @@ public final class TapBackend implements FrameBackend {
             fds.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
             fds.set(ValueLayout.JAVA_INT, 8, wakeFd);
             fds.set(ValueLayout.JAVA_SHORT, 12, POLLIN);
-            while (!closed) {
-                fds.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-                fds.set(ValueLayout.JAVA_SHORT, 14, (short) 0);
-                int ready = (int) n.poll.invokeExact(errno, fds, 2L, -1);
-                if (ready < 0) {
-                    if (Native.errno(errno) == EINTR) continue;
-                    throw n.failure("poll", errno);
+            pump("TAP " + ifname, () -> nextFrame(n, errno, fds), receiver, () -> closed);
+        }
+    }
+
+    /** The next frame from the TAP, or null once closed; waits for one. */
+    private byte[] nextFrame(Native n, MemorySegment errno, MemorySegment fds) throws Throwable {
+        while (!closed) {
+            fds.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+            fds.set(ValueLayout.JAVA_SHORT, 14, (short) 0);
+            int ready = (int) n.poll.invokeExact(errno, fds, 2L, -1);
+            if (ready < 0) {
+                if (Native.errno(errno) == EINTR) continue;
+                throw n.failure("poll", errno);
+            }
+            if (closed || fds.get(ValueLayout.JAVA_SHORT, 14) != 0) break;
+            short revents = fds.get(ValueLayout.JAVA_SHORT, 6);
+            if ((revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) throw new IOException("TAP descriptor reported poll events 0x" + Integer.toHexString(revents));
+            if ((revents & POLLIN) == 0) continue;
+            long got = (long) n.read.invokeExact(errno, tapFd, readBuffer, (long) BUFFER);
+            if (got < 0) {
+                int err = Native.errno(errno);
+                if (err == EINTR || err == EAGAIN) continue;
+                throw n.failure("read", errno);
+            }
+            if (got > 0 && !closed) return readBuffer.asSlice(0, got).toArray(ValueLayout.JAVA_BYTE);
+        }
+        return null;
+    }
+
+    /** Where a reader thread gets its frames: {@code null} when there are no more. */
+    @FunctionalInterface
+    interface FrameSource {
+        byte[] next() throws Throwable;
+    }
+
+    /**
+     * A reader thread's loop: hands each frame of {@code source} to {@code receiver} until the source ends, fails,
+     * or {@code closed} says so. A receiver that throws loses that frame, not the loop (the device has had its
+     * chance to ask for a reset; a reader that died would starve receive until the VM ends).
+     */
+    static void pump(String label, FrameSource source, Consumer<byte[]> receiver, BooleanSupplier closed) {
+        RateLimitedLog log = new RateLimitedLog(LOG);
+        try {
+            byte[] frame;
+            while (!closed.getAsBoolean() && (frame = source.next()) != null) {
+                if (closed.getAsBoolean()) break;
+                try {
+                    receiver.accept(frame);
+                } catch (RuntimeException | LinkageError | AssertionError e) {
+                    log.log(System.Logger.Level.ERROR, "delivery failed", () -> label + ": delivering a frame failed; it is dropped", e);
                 }
-                if (closed || fds.get(ValueLayout.JAVA_SHORT, 14) != 0) break;
-                short revents = fds.get(ValueLayout.JAVA_SHORT, 6);
-                if ((revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) throw new IOException("TAP descriptor reported poll events 0x" + Integer.toHexString(revents));
-                if ((revents & POLLIN) == 0) continue;
-                long got = (long) n.read.invokeExact(errno, tapFd, readBuffer, (long) BUFFER);
-                if (got < 0) {
-                    int err = Native.errno(errno);
-                    if (err == EINTR || err == EAGAIN) continue;
-                    throw n.failure("read", errno);
-                }
-                if (got > 0 && !closed) receiver.accept(readBuffer.asSlice(0, got).toArray(ValueLayout.JAVA_BYTE));
             }
         } catch (Throwable t) {
-            if (!closed) LOG.log(System.Logger.Level.ERROR, "TAP " + ifname + ": receiving stopped: " + t.getMessage());
+            if (!closed.getAsBoolean()) LOG.log(System.Logger.Level.ERROR, label + ": receiving stopped: " + t.getMessage());
         }
     }
 

@@ -16,6 +16,7 @@ import org.junit.Test;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.testkit.DeviceHarness;
 import org.vireo.virtio.testkit.DeviceHarness.Completion;
+import org.vireo.virtio.testkit.LogCapture;
 
 /** virtio-net through real split rings driven by the testkit's mock driver, attached to an in-JVM link. */
 public class NetDeviceTest {
@@ -56,6 +57,26 @@ public class NetDeviceTest {
         header[10] = 1;   // num_buffers
         assertArrayEquals(header, Arrays.copyOf(c.in(), NetDevice.HEADER_SIZE));
         assertArrayEquals(frame, Arrays.copyOfRange(c.in(), NetDevice.HEADER_SIZE, c.length()));
+    }
+
+    /** Issue 18: broken rings and malformed frames, thousands of times, leave a few warnings in the log. */
+    @Test
+    public void aGuestRepeatingFaultsCannotFloodTheLog() throws Exception {
+        harness = DeviceHarness.builder(device).queueSize(16).build();
+        try (LogCapture logs = LogCapture.of("org.vireo")) {
+            for (int i = 0; i < 2000; i++) {
+                harness.activate();
+                harness.submit(NetDevice.TX, new byte[3]);          // shorter than the header: dropped, warned
+                harness.kick(NetDevice.TX);
+                harness.corruptAndNotify(i % 2 == 0 ? NetDevice.TX : NetDevice.RX);
+                if (i % 2 == 1) link.sendToGuest(frame(60, i));      // receive finds the broken ring
+                harness.reset();
+            }
+            int warnings = logs.atLeast(java.util.logging.Level.WARNING).size();
+            assertTrue("nothing was said", warnings >= 1);
+            assertTrue(warnings + " warnings:\n" + logs.warnings(), warnings <= 4);
+        }
+        assertTrue(device.txDropped() >= 2000);
     }
 
     @Test
