@@ -18,6 +18,7 @@ public final class StdioBackend implements ConsoleBackend {
     private final OutputStream out;
     private final String label;
     private volatile boolean closed;
+    private boolean warned;   // reader thread only
     private Thread reader;
 
     /** @param in host input, or null for none */
@@ -41,10 +42,20 @@ public final class StdioBackend implements ConsoleBackend {
         try {
             int n;
             while (!closed && (n = in.read(buf)) >= 0) {
-                if (n > 0 && !closed) input.accept(Arrays.copyOf(buf, n));
+                if (n > 0 && !closed) deliver(input, Arrays.copyOf(buf, n));
             }
         } catch (IOException e) {
             if (!closed) LOG.log(System.Logger.Level.WARNING, "console " + label + ": input stopped: " + e.getMessage());
+        }
+    }
+
+    /** The reader must outlive a device that throws: that input is lost, later input still arrives. */
+    private void deliver(Consumer<byte[]> input, byte[] data) {
+        try {
+            input.accept(data);
+        } catch (RuntimeException e) {
+            if (!warned) LOG.log(System.Logger.Level.ERROR, "console " + label + ": delivering input failed; it is dropped", e);
+            warned = true;
         }
     }
 

@@ -2,6 +2,7 @@ package org.vireo.virtio.console;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
@@ -139,6 +140,64 @@ public class ConsoleDeviceTest {
         }
         assertEquals("before\nboot ok\n", Files.readString(log));
         assertTrue(dev.describe(), dev.describe().startsWith("file:" + log));
+    }
+
+    /**
+     * Issue 18: a backend that blocks on output (stdout nobody reads) held the transmit lock, so a reset or an unplug
+     * waited for it forever. Neither the notifying thread nor a reset may wait for the backend.
+     */
+    @Test
+    public void aBlockedBackendHoldsUpNeitherTheNotifierNorAReset() throws Exception {
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ConsoleDevice dev = new ConsoleDevice(new ConsoleBackend() {
+            @Override public void start(java.util.function.Consumer<byte[]> input) { }
+
+            @Override
+            public void write(byte[] data, int off, int len) {
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                synchronized (out) {
+                    out.write(data, off, len);
+                }
+            }
+
+            @Override public String describe() { return "blocked"; }
+
+            @Override public void close() { }
+        }, "c");
+        DeviceHarness h = DeviceHarness.activated(dev);
+        try {
+            h.submit(ConsoleDevice.TX, ascii("stuck"));
+            Thread kicker = Thread.ofPlatform().start(() -> h.kick(ConsoleDevice.TX));
+            assertTrue("the backend was asked to write", entered.await(TIMEOUT, TimeUnit.SECONDS));
+            kicker.join(TimeUnit.SECONDS.toMillis(TIMEOUT));
+            assertFalse("the notifying thread waits for the backend", kicker.isAlive());
+            assertNull("nothing is used before the backend took it", h.pollUsed(ConsoleDevice.TX));
+            Thread resetter = Thread.ofPlatform().start(h::reset);
+            resetter.join(TimeUnit.SECONDS.toMillis(TIMEOUT));
+            assertFalse("reset waits for the backend", resetter.isAlive());
+            assertEquals(0, h.staleCalls());
+            // A new activation works while the old output is still stuck; once released, everything arrives in order.
+            h.activate();
+            h.submit(ConsoleDevice.TX, ascii(" then more"));
+            h.kick(ConsoleDevice.TX);
+            release.countDown();
+            assertNotNull(h.awaitUsed(ConsoleDevice.TX, TIMEOUT, TimeUnit.SECONDS));
+            synchronized (out) {
+                assertEquals("stuck then more", out.toString(StandardCharsets.US_ASCII));
+            }
+            assertEquals(0, h.staleCalls());
+        } finally {
+            release.countDown();
+            h.close();
+            dev.close();
+        }
     }
 
     @Test
