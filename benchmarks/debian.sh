@@ -3,7 +3,9 @@
 # kernel, initramfs, image, memory, devices and command line: boot to multi-user.target, then the guest's checks
 # (docs/DEBIAN-GUEST.md). Not a test; it is the long run CI does not do (CI's DebianIT runs a few Python tests).
 #
-# Usage: benchmarks/debian.sh [quick|full] [--pytests test_a,test_b] [--only vireo|qemu]
+# Usage: benchmarks/debian.sh [quick|full] [--pytests test_a,test_b] [--only vireo|qemu] [--kernel-package P]
+#   --kernel-package P  another Debian kernel (e.g. linux-image-6.12.95+deb12-cloud-amd64 from bookworm-backports, or
+#                       the generic linux-image-6.1.0-50-amd64), with its own kit and image in ~/.cache/vireo/guest-kit-P
 #   quick  systemd to multi-user, journald, glibc programs, Python, and the rest of the quick checks (default)
 #   full   quick plus Python's regression tests (the image's list, or --pytests), fio with verification on a second
 #          virtio disk, DHCP on user-mode networking, a download from and iperf3 to servers on the host's loopback
@@ -15,17 +17,22 @@ cd "$(dirname "$0")/.."
 . scripts/jdk.sh
 . scripts/host-packages.sh
 vireo_need_packages qemu-system-x86 iperf3 e2fsprogs
-mode=quick pytests="" only=""
+mode=quick pytests="" only="" kernel_package=""
 while [ $# -gt 0 ]; do
   case $1 in
     quick|full) mode=$1; shift ;;
     --pytests) pytests=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --kernel-package) kernel_package=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "debian.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-kit=$(scripts/guest-kit --debian --quiet)
+if [ -n "$kernel_package" ]; then
+  kit=$(scripts/guest-kit --dir "$HOME/.cache/vireo/guest-kit-$kernel_package" --kernel-package "$kernel_package" --debian --quiet)
+else
+  kit=$(scripts/guest-kit --debian --quiet)
+fi
 [ -f launch/target/vireo/vireo.jar ] || mvn -B -q -ntp install -DskipTests
 work=$(mktemp -d "${TMPDIR:-/tmp}/vireo-debian-bench.XXXXXX")
 servers=()
@@ -34,7 +41,8 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-append="console=ttyS0 acpi=off root=/dev/vda rw vireo.checks=$mode"
+# panic=-1: a kernel panic reboots, which ends either emulator at once (-no-reboot) instead of hanging to the timeout.
+append="console=ttyS0 acpi=off root=/dev/vda rw panic=-1 vireo.checks=$mode"
 [ -n "$pytests" ] && append+=" vireo.pytests=$pytests"
 if [ "$mode" = full ]; then
   head -c $((4 << 20)) /dev/urandom >"$work/blob.bin"
@@ -78,7 +86,8 @@ run_one() {  # run_one NAME -> the timings line
   else
     local extra=()
     [ "$mode" = full ] && extra=(--disk "$data" --net user)
-    t=$(timed "$work/vireo.log" launch/vireo run --timeout 7200 --mem 1G --rootfs "$img" "${extra[@]}" --append "$append")
+    t=$(timed "$work/vireo.log" launch/vireo run --timeout 7200 --mem 1G --kernel "$kit/bzImage" \
+          --initrd "$kit/debian/initramfs.cpio.gz" --rootfs "$img" "${extra[@]}" --append "$append")
   fi
   local fsck=clean
   e2fsck -fn "$img" >"$work/$name-fsck.log" 2>&1 || fsck="NOT CLEAN (see $work/$name-fsck.log)"
