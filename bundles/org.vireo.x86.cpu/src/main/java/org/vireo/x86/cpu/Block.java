@@ -18,6 +18,9 @@ final class Block {
     /** Executions counted towards JIT translation, and the translation once made. */
     int heat;
     JitBlock jit;
+    /** Executions counted towards region compilation, and the region seeded here once compiled. */
+    int regionHeat;
+    RegionCode region;
     long succRip0 = -1, succRip1 = -1;
     /** Statistics only ({@code vireo run --stats}): times entered and instructions retired here. */
     long runs;

@@ -219,11 +219,14 @@ public final class CpuState {
 
     /** The six arithmetic flags, computed from the lazy record. */
     long arithFlags() {
-        int op = ccOp;
-        if (op == CC_EAGER) return ccSrc1;
+        return arithFlags(ccOp, ccDst, ccSrc1, ccSrc2);
+    }
+
+    /** The six arithmetic flags of lazy record {@code op} with result {@code res} and operands (shared with compiled regions). */
+    static long arithFlags(int op, long res, long a, long b) {
+        if (op == CC_EAGER) return a;
         int sz = op & 3;
         long m = MASK[sz], sign = SIGN[sz];
-        long res = ccDst, a = ccSrc1, b = ccSrc2;
         long f = parity(res) | (res == 0 ? ZF : 0) | ((res & sign) != 0 ? SF : 0);
         switch (op >>> 2) {
             case K_ADD -> {
@@ -265,20 +268,28 @@ public final class CpuState {
     }
 
     boolean carry() {
-        int op = ccOp;
+        return carry(ccOp, ccDst, ccSrc1, ccSrc2);
+    }
+
+    /** CF of lazy record {@code op} (shared with compiled regions). */
+    static boolean carry(int op, long dst, long a, long b) {
         switch (op >>> 2) {
-            case K_SUB: return Long.compareUnsigned(ccSrc1, ccSrc2) < 0;
+            case K_SUB: return Long.compareUnsigned(a, b) < 0;
             case K_LOGIC: return false;
-            case K_ADD: return Long.compareUnsigned(ccDst, ccSrc1) < 0;
-            case K_INC, K_DEC: return (ccSrc2 & CF) != 0;
-            case 0: return (ccSrc1 & CF) != 0;
-            default: return (arithFlags() & CF) != 0;
+            case K_ADD: return Long.compareUnsigned(dst, a) < 0;
+            case K_INC, K_DEC: return (b & CF) != 0;
+            case 0: return (a & CF) != 0;
+            default: return (arithFlags(op, dst, a, b) & CF) != 0;
         }
     }
 
     /** Evaluates condition code {@code cc} (0..15: O NO B AE E NE BE A S NS P NP L GE LE G). */
     boolean cond(int cc) {
-        int op = ccOp;
+        return cond(ccOp, ccDst, ccSrc1, ccSrc2, cc);
+    }
+
+    /** Condition code {@code cc} of lazy record {@code op} (shared with compiled regions). */
+    static boolean cond(int op, long ccDst, long ccSrc1, long ccSrc2, int cc) {
         int kind = op >>> 2;
         boolean t;
         if (kind != 0 && (cc & 0xc) == 4 && (cc & 2) == 0) {
@@ -295,7 +306,7 @@ public final class CpuState {
                 case 4 -> t = (ccDst & SIGN[sz]) != 0;
                 case 6 -> t = signExtend(a, sz) < signExtend(b, sz);
                 case 7 -> t = signExtend(a, sz) <= signExtend(b, sz);
-                default -> t = condFromFlags(cc, arithFlags());
+                default -> t = condFromFlags(cc, arithFlags(op, ccDst, a, b));
             }
         } else if (kind == K_LOGIC) {
             long d = ccDst;
@@ -308,12 +319,12 @@ public final class CpuState {
                 default -> t = parity(d) != 0;
             }
         } else {
-            t = condFromFlags(cc, arithFlags());
+            t = condFromFlags(cc, arithFlags(op, ccDst, ccSrc1, ccSrc2));
         }
         return t ^ ((cc & 1) != 0);
     }
 
-    private static boolean condFromFlags(int cc, long f) {
+    static boolean condFromFlags(int cc, long f) {
         return switch (cc >>> 1) {
             case 0 -> (f & OF) != 0;
             case 1 -> (f & CF) != 0;

@@ -110,6 +110,53 @@ final class Interpreter extends SystemOps {
 
     long compiledBlocks() { return jit.compiledBlocks(); }
 
+    // ------------------------------------------------------------------ compiled regions
+
+    /** The region compiler (RegionCompiler): on with -Dvireo.x86.regions=true; threshold in block executions. */
+    boolean regionsEnabled = Boolean.getBoolean("vireo.x86.regions");
+    int regionThreshold = Integer.getInteger("vireo.x86.regions.threshold", 4000);
+    private final RegionCompiler regionCompiler = new RegionCompiler();
+    /** Set by a compiled region that faults: instructions it retired before the faulting one. */
+    long regionRetired;
+    /** Statistics of compiled regions (always counted: they change only per region entry or compilation). */
+    long regionsCompiled, regionsRefused, regionBytecode, regionCompileNanos, regionInstructions, regionEntries;
+
+    /** Polled by compiled regions between their blocks: anything that must be handled between blocks. */
+    final boolean regionEventPending() {
+        return stopRequested | foreignWritesPending | shutdown || ((s.flags & IF) != 0 && irq.interruptPending());
+    }
+
+    private RegionCode compileRegion(Block seed) {
+        long t0 = System.nanoTime();
+        long pagePhys = seed.phys & ~0xfffL, pageLinear = s.rip & ~0xfffL;
+        RegionCode rc = null;
+        try {
+            rc = regionCompiler.compile(seed, off -> {
+                long phys = pagePhys + off;
+                Block b = code.lookup(phys, mode);
+                if (b == null) {
+                    try {
+                        b = decodeBlock(pageLinear + off, phys);
+                    } catch (RuntimeException e) {
+                        return null;   // undecodable bytes at a branch target: the region leaves there
+                    }
+                }
+                return b.valid && b.mode == Decoder.MODE64 && b.insns.length > 0 ? b : null;
+            });
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(System.Logger.Level.DEBUG, "region at 0x" + Long.toHexString(seed.phys) + " stays interpreted", e);
+        }
+        regionCompileNanos += System.nanoTime() - t0;
+        if (rc == null || !seed.valid) {
+            regionsRefused++;
+            return null;
+        }
+        regionsCompiled++;
+        regionBytecode += rc.bytecodeBytes;
+        seed.region = rc;
+        return rc;
+    }
+
     void wakeUp() {
         Thread t = runThread;
         if (t != null) LockSupport.unpark(t);
@@ -138,8 +185,8 @@ final class Interpreter extends SystemOps {
         return mode == Decoder.MODE64 ? -1L : mode == Decoder.MODE32 ? 0xffffffffL : 0xffffL;
     }
 
-    /** Runs at most {@code max} instructions of the block at RIP; returns how many retired. */
-    private int executeBlock(long max) {
+    /** Runs at most {@code max} instructions of the block at RIP (or of the region seeded there); returns how many retired. */
+    private long executeBlock(long max) {
         int k = 0;
         boolean compiled = false;
         Block b = null;
@@ -147,6 +194,24 @@ final class Interpreter extends SystemOps {
         try {
             b = blockAtRip();
             Insn[] insns = b.insns;
+            if (regionsEnabled && b.valid && b.mode == Decoder.MODE64) {
+                RegionCode rc = b.region;
+                if (rc == null && ++b.regionHeat == regionThreshold) rc = compileRegion(b);
+                if (rc != null) {
+                    regionRetired = 0;
+                    long n = rc.run(this, s.rip - (b.phys & 0xfff), max);
+                    if (n > 0) {
+                        endBlock = false;
+                        m.codeWritten = false;
+                        lastBlock = null;
+                        retired += n;
+                        regionInstructions += n;
+                        regionEntries++;
+                        if (stats && startCpl == 3) userRetired += n;
+                        return n;
+                    }
+                }
+            }
             if (jitEnabled && b.jit == null && b.mode == Decoder.MODE64 && b.valid && ++b.heat == jitThreshold) {
                 try {
                     b.jit = jit.compile(b);
@@ -183,6 +248,19 @@ final class Interpreter extends SystemOps {
             faults++;
             if (e.vector == CpuException.PF) pageFaults++;
             if (compiled) k = jitIndex;
+            if (regionRetired > 0) {
+                // A fault inside a compiled region: the region set RIP and counted what retired before it.
+                long n = regionRetired;
+                regionRetired = 0;
+                retired += n;
+                regionInstructions += n;
+                if (stats && startCpl == 3) userRetired += n;
+                endBlock = false;
+                m.codeWritten = false;
+                lastBlock = null;
+                deliver(e.vector, KIND_EXCEPTION, e.errorCode, e.hasErrorCode);
+                return n;
+            }
             endBlock = false;
             m.codeWritten = false;
             lastBlock = null;

@@ -100,6 +100,17 @@ public final class X86Cpu {
     long compiledBlocks() { return engine.compiledBlocks(); }
 
     /**
+     * Turns the region compiler on or off and sets after how many executions of a 64-bit block a region is
+     * compiled from it (-Dvireo.x86.regions and -Dvireo.x86.regions.threshold set the defaults).
+     */
+    public void configureRegions(boolean enabled, int threshold) {
+        engine.regionsEnabled = enabled;
+        engine.regionThreshold = threshold;
+    }
+
+    long regionsCompiled() { return engine.regionsCompiled; }
+
+    /**
      * Turns on the per-block statistics of {@link #stats()} (user/kernel split, chaining, block heat). Call before
      * {@link #run(long)}; they cost a few counter updates per block, which is why they are off by default.
      */
@@ -117,7 +128,9 @@ public final class X86Cpu {
         long[] heat = code.heat();
         return new CpuStats(e.retired, e.userRetired, e.chainHits + e.lookups, e.chainHits, heat[1] + heat[2] + heat[3],
                 heat[2] + heat[3], heat[3], code.blockCount(), mmu.tlbMisses, mmu.pageWalks, mmu.invlpgs, mmu.flushes,
-                code.invalidations(), e.faults, e.pageFaults, e.interrupts, e.syscalls, e.pioAccesses, mmu.mmioAccesses);
+                code.invalidations(), e.faults, e.pageFaults, e.interrupts, e.syscalls, e.pioAccesses, mmu.mmioAccesses,
+                e.regionsCompiled, e.regionsRefused, e.regionBytecode, e.regionCompileNanos / 1_000_000, e.regionInstructions,
+                e.regionEntries);
     }
 
     /** Diagnostics: blocks entered through a chain link, and blocks looked up by address. */

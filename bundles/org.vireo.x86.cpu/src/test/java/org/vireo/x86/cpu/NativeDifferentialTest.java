@@ -411,6 +411,20 @@ public class NativeDifferentialTest {
         }
     }
 
+    /** The same cases through the region compiler (a region compiled on every first execution). */
+    @Test
+    public void randomIntegerInstructionsMatchTheHostCpuInRegions() throws Throwable {
+        assumeTrue("needs an x86-64 Linux host", nativeRunner != null);
+        machine.cpu.configureRegions(true, 1);
+        long before = machine.cpu.regionsCompiled();
+        try {
+            runCases();
+            org.junit.Assert.assertTrue("regions were compiled", machine.cpu.regionsCompiled() - before > 1000);
+        } finally {
+            machine.cpu.configureRegions(false, Integer.MAX_VALUE);
+        }
+    }
+
     private void runCases() throws Throwable {
         List<String> failures = new ArrayList<>();
         for (int n = 0, cases = Integer.getInteger("x86.diff.cases", 20000); n < cases; n++) {

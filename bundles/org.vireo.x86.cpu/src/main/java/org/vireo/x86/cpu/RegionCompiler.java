@@ -1,0 +1,701 @@
+package org.vireo.x86.cpu;
+
+import static java.lang.constant.ConstantDescs.CD_boolean;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+import static java.lang.constant.ConstantDescs.INIT_NAME;
+import static org.vireo.x86.cpu.CpuState.K_DEC;
+import static org.vireo.x86.cpu.CpuState.K_INC;
+import static org.vireo.x86.cpu.CpuState.K_LOGIC;
+import static org.vireo.x86.cpu.CpuState.NOREG;
+import static org.vireo.x86.cpu.CpuState.RSP;
+import static org.vireo.x86.cpu.CpuState.SEG_FLAT;
+
+import java.lang.classfile.Attributes;
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.ClassHierarchyResolver;
+import java.lang.classfile.ClassModel;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.classfile.MethodModel;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.MethodTypeDesc;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The region compiler: turns a hot 64-bit block and the blocks it reaches by direct branches inside the same page
+ * into one JVM method ({@link RegionCode}, a hidden class built with the ClassFile API). Inside it:
+ * <ul>
+ * <li>the guest registers the region touches live in JVM locals, written back only at exits, before instructions
+ *     left to the interpreter, and on a fault;</li>
+ * <li>lazy flags live in locals too, with the flag kind known at translation time, so a compare and its branch
+ *     become one JVM comparison, and a flag record that nothing can observe (overwritten before any reader, fault
+ *     or exit) is never computed;</li>
+ * <li>blocks jump to each other with {@code goto} (loops stay in the method); each transfer checks the instruction
+ *     budget and the CPU's pending events, so interrupts, stop requests and DMA into code are taken as promptly as
+ *     between interpreted blocks;</li>
+ * <li>a fault is exact without per-instruction stores: the index of the current instruction is a local that is a
+ *     constant at each throwing call, and one exception handler writes the state back from it.</li>
+ * </ul>
+ * Instructions it does not translate call the interpreter's {@code exec} with the state synchronised around them.
+ * The region depends only on its page: writes to the page invalidate the seed block, and the interpreter never
+ * enters an invalid block's region.
+ */
+final class RegionCompiler {
+    static final int MAX_BLOCKS = 32, MAX_INSNS = 384;
+    /** HotSpot does not compile methods over 8000 bytes of bytecode (HugeMethodLimit); stay below. */
+    static final int MAX_BYTECODE = 7800;
+
+    private static final ClassDesc CD_INTERP = desc(Interpreter.class), CD_STATE = desc(CpuState.class),
+            CD_MMU = desc(Mmu.class), CD_INSN = desc(Insn.class), CD_CODE = desc(RegionCode.class),
+            CD_BLOCK = desc(Block.class), CD_SUPPORT = desc(RegionSupport.class), CD_CPU_EXC = desc(CpuException.class);
+    private static final ClassDesc CD_LONG_ARRAY = CD_long.arrayType(), CD_INT_ARRAY = CD_int.arrayType();
+    private static final MethodTypeDesc RUN = MethodTypeDesc.of(CD_long, CD_INTERP, CD_long, CD_long);
+    private static final MethodTypeDesc INIT = MethodTypeDesc.of(CD_void, CD_INSN.arrayType(), CD_INT_ARRAY, CD_INT_ARRAY, CD_BLOCK);
+    private static final MethodTypeDesc READ64 = MethodTypeDesc.of(CD_long, CD_long);
+    private static final MethodTypeDesc READ32 = MethodTypeDesc.of(CD_int, CD_long);
+    private static final MethodTypeDesc WRITE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
+    private static final MethodTypeDesc EXEC = MethodTypeDesc.of(CD_void, CD_INSN);
+    private static final MethodTypeDesc EVENTS = MethodTypeDesc.of(CD_boolean);
+    private static final MethodTypeDesc ALU = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc CARRY_IN = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc STATE_CARRY = MethodTypeDesc.of(CD_boolean);
+    private static final MethodTypeDesc STATE_COND = MethodTypeDesc.of(CD_boolean, CD_int);
+    private static final MethodTypeDesc COND_ZS = MethodTypeDesc.of(CD_boolean, CD_int, CD_int, CD_long);
+    private static final MethodTypeDesc COND_SUB = MethodTypeDesc.of(CD_boolean, CD_int, CD_int, CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc COND_GENERIC = MethodTypeDesc.of(CD_boolean, CD_int, CD_long, CD_long, CD_long, CD_int);
+    private static final MethodTypeDesc SET_FLAGS = MethodTypeDesc.of(CD_void, CD_STATE, CD_int, CD_long, CD_long, CD_long);
+
+    // Locals of run(): 0 this, 1 cpu, 2 pageBase, 4 max, then the slots below; guest registers from REG0, two slots each.
+    private static final int CPU = 1, PAGE = 2, MAX = 4, REGS = 6, STATE = 7, MMU = 8, RETIRED = 9, PC = 11,
+            CC_KNOWN = 12, CC_DST = 13, CC_A = 15, CC_B = 17, T1 = 19, T2 = 21, T3 = 23, EXIT_RIP = 25, COND = 27,
+            EXC = 28, REG0 = 29;
+
+    /** Diagnostics: -Dvireo.x86.regions.dump=DIR writes every region's class file there. */
+    private static final String DUMP_DIR = System.getProperty("vireo.x86.regions.dump");
+
+    private final MethodHandles.Lookup lookup = MethodHandles.lookup();
+    private final ClassFile classFile = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
+            ClassHierarchyResolver.ofClassLoading(RegionCompiler.class.getClassLoader())));
+    private long sequence;
+
+    private static ClassDesc desc(Class<?> c) { return ClassDesc.of(c.getName()); }
+
+    /** Finds (or decodes) the valid 64-bit block at an offset of the seed's page, or null. */
+    interface BlockSource {
+        Block blockAt(int pageOffset);
+    }
+
+    /** A region's plan: its blocks in emission order and what the analysis found. */
+    private static final class Plan {
+        final List<Block> blocks = new ArrayList<>();
+        final Map<Integer, Integer> indexByOffset = new HashMap<>();
+        int[] offset;        // page offset of each block
+        int[][] succ;        // successor page offsets (in the page) of each block's end, by kind below
+        boolean[] liveIn, liveOut;
+        boolean[][] flagsNeeded;   // per block, per instruction: its flag record can be observed
+        int insnCount;
+    }
+
+    /** Compiles the region seeded at {@code seed}; returns null when there is nothing worth compiling. */
+    RegionCode compile(Block seed, BlockSource source) {
+        for (int limit = MAX_INSNS; limit >= 16; limit /= 2) {
+            Plan p = plan(seed, source, limit);
+            if (p == null) return null;
+            RegionCode rc = build(p, seed);
+            if (rc != null) return rc;
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------ analysis
+
+    private static boolean translatable(Insn i) {
+        return switch (i.op) {
+            case Ops.MOV_RR64, Ops.MOV_RR32, Ops.LOAD64, Ops.LOAD32, Ops.STORE64, Ops.STORE32, Ops.ALU_RR64,
+                 Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32, Ops.TEST_RR64, Ops.TEST_RR32,
+                 Ops.LEA64, Ops.PUSH64, Ops.POP64, Ops.CALL64, Ops.RET64, Ops.NOP, Ops.PAUSE, Ops.FENCE -> true;
+            case Ops.MOV_R_I -> i.size == 8 || i.size == 4;
+            case Ops.INC, Ops.DEC -> i.rm >= 0 && (i.size == 8 || i.size == 4);
+            case Ops.JMP_REL, Ops.JCC -> i.size == 8;
+            default -> false;
+        };
+    }
+
+    /** Successor page offsets at a block's end: {taken, fallthrough} for Jcc, {target} for JMP/CALL and plain ends; {} when dynamic. */
+    private static int[] successors(Block b) {
+        Insn last = b.insns[b.insns.length - 1];
+        long next = (b.phys & 0xfff) + last.offset + last.len;
+        if (!translatable(last)) return Decoder.endsBlock(last) ? new int[0] : new int[] {(int) next};
+        return switch (last.op) {
+            case Ops.JCC -> new int[] {(int) (next + last.imm), (int) next};
+            case Ops.JMP_REL, Ops.CALL64 -> new int[] {(int) (next + last.imm)};
+            case Ops.RET64 -> new int[0];
+            default -> new int[] {(int) next};
+        };
+    }
+
+    private static boolean inPage(long off) { return off >= 0 && off < 4096; }
+
+    private Plan plan(Block seed, BlockSource source, int insnLimit) {
+        Plan p = new Plan();
+        ArrayDeque<Block> work = new ArrayDeque<>();
+        p.blocks.add(seed);
+        p.indexByOffset.put((int) (seed.phys & 0xfff), 0);
+        p.insnCount = seed.insns.length;
+        work.add(seed);
+        while (!work.isEmpty()) {
+            Block b = work.poll();
+            for (int t : successors(b)) {
+                if (!inPage(t) || p.indexByOffset.containsKey(t)) continue;
+                if (p.blocks.size() >= MAX_BLOCKS) continue;
+                Block s = source.blockAt(t);
+                if (s == null || p.insnCount + s.insns.length > insnLimit) continue;
+                p.indexByOffset.put(t, p.blocks.size());
+                p.blocks.add(s);
+                p.insnCount += s.insns.length;
+                work.add(s);
+            }
+        }
+        int n = p.blocks.size();
+        p.offset = new int[n];
+        p.succ = new int[n][];
+        for (int k = 0; k < n; k++) {
+            p.offset[k] = (int) (p.blocks.get(k).phys & 0xfff);
+            p.succ[k] = successors(p.blocks.get(k));
+        }
+        int translated = 0;
+        for (Block b : p.blocks) for (Insn i : b.insns) if (translatable(i)) translated++;
+        if (translated * 2 < p.insnCount) return null;   // mostly interpreter calls: no gain
+        liveness(p);
+        return p;
+    }
+
+    private static boolean writesFlags(Insn i) {
+        return switch (i.op) {
+            case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32, Ops.TEST_RR64,
+                 Ops.TEST_RR32, Ops.INC, Ops.DEC -> translatable(i);
+            default -> false;
+        };
+    }
+
+    /** Reads the flags, or may fault or leave the region (where the flags must be exact). */
+    private static boolean observesFlags(Insn i) {
+        if (!translatable(i)) return true;
+        return switch (i.op) {
+            case Ops.JCC, Ops.INC, Ops.DEC, Ops.LOAD64, Ops.LOAD32, Ops.STORE64, Ops.STORE32, Ops.ALU_RM64,
+                 Ops.ALU_RM32, Ops.PUSH64, Ops.POP64, Ops.CALL64, Ops.RET64 -> true;
+            case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32 -> i.sub == 2 || i.sub == 3;
+            default -> false;
+        };
+    }
+
+    private boolean hasExit(Plan p, int k) {
+        int[] s = p.succ[k];
+        if (s.length == 0) return true;
+        for (int t : s) if (!p.indexByOffset.containsKey(t)) return true;
+        Insn last = p.blocks.get(k).insns[p.blocks.get(k).insns.length - 1];
+        return !translatable(last);
+    }
+
+    private void liveness(Plan p) {
+        int n = p.blocks.size();
+        p.liveIn = new boolean[n];
+        p.liveOut = new boolean[n];
+        p.flagsNeeded = new boolean[n][];
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            for (int k = n - 1; k >= 0; k--) {
+                boolean out = hasExit(p, k);
+                for (int t : p.succ[k]) {
+                    Integer j = p.indexByOffset.get(t);
+                    if (j != null && p.liveIn[j]) out = true;
+                }
+                Insn[] insns = p.blocks.get(k).insns;
+                boolean[] needed = new boolean[insns.length];
+                boolean live = out;
+                for (int x = insns.length - 1; x >= 0; x--) {
+                    needed[x] = live;
+                    if (writesFlags(insns[x])) live = false;
+                    if (observesFlags(insns[x])) live = true;
+                }
+                p.flagsNeeded[k] = needed;
+                p.liveOut[k] = out;
+                if (live != p.liveIn[k]) { p.liveIn[k] = live; changed = true; }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ code generation
+
+    private RegionCode build(Plan p, Block seed) {
+        int total = p.insnCount;
+        Insn[] all = new Insn[total];
+        int[] ripOff = new int[total], inBlock = new int[total];
+        int pc = 0;
+        for (int k = 0; k < p.blocks.size(); k++) {
+            Insn[] insns = p.blocks.get(k).insns;
+            for (int x = 0; x < insns.length; x++, pc++) {
+                all[pc] = insns[x];
+                ripOff[pc] = p.offset[k] + insns[x].offset;
+                inBlock[pc] = x;
+            }
+        }
+        // The registers the region reads or writes (loaded into locals) and those it writes (stored back at exits).
+        boolean[] used = new boolean[17], written = new boolean[17];
+        for (Insn i : all) {
+            if (!translatable(i)) continue;
+            for (int r : new int[] {i.reg, i.rm, i.base, i.index}) if (r >= 0 && r < 16) used[r] = true;
+            switch (i.op) {
+                case Ops.PUSH64, Ops.POP64, Ops.CALL64, Ops.RET64 -> { used[RSP] = true; written[RSP] = true; }
+                default -> { }
+            }
+            switch (i.op) {
+                case Ops.MOV_RR64, Ops.MOV_RR32, Ops.LOAD64, Ops.LOAD32, Ops.LEA64, Ops.POP64, Ops.MOV_R_I -> written[i.reg] = true;
+                case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32 -> { if (i.sub != 7) written[i.reg] = true; }
+                case Ops.INC, Ops.DEC -> written[i.rm] = true;
+                default -> { }
+            }
+        }
+        String name = "org.vireo.x86.cpu.Region$" + Long.toHexString(seed.phys) + "$" + (sequence++);
+        byte[] bytes;
+        try {
+            bytes = classFile.build(ClassDesc.of(name), cb -> {
+                cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
+                cb.withSuperclass(CD_CODE);
+                cb.withMethodBody(INIT_NAME, INIT, ClassFile.ACC_PUBLIC, c -> {
+                    c.aload(0);
+                    c.aload(1);
+                    c.aload(2);
+                    c.aload(3);
+                    c.aload(4);
+                    c.invokespecial(CD_CODE, INIT_NAME, INIT);
+                    c.return_();
+                });
+                cb.withMethodBody("run", RUN, ClassFile.ACC_FINAL, c -> new Emitter(c, p, all, used, written).emit());
+            });
+        } catch (IllegalArgumentException e) {
+            return null;   // e.g. a branch offset out of range: try a smaller region
+        }
+        if (DUMP_DIR != null) {
+            try {
+                java.nio.file.Files.write(java.nio.file.Path.of(DUMP_DIR, name + ".class"), bytes);   // for javap -c
+            } catch (java.io.IOException | RuntimeException e) {
+                // diagnostics only
+            }
+        }
+        int codeLength = codeLength(bytes);
+        if (codeLength > MAX_BYTECODE) return null;
+        try {
+            Class<?> k = lookup.defineHiddenClass(bytes, false).lookupClass();
+            RegionCode rc = (RegionCode) lookup.findConstructor(k, MethodType.methodType(void.class, Insn[].class, int[].class,
+                    int[].class, Block.class)).invoke(all, ripOff, inBlock, seed);
+            rc.bytecodeBytes = codeLength;
+            rc.blockCount = p.blocks.size();
+            return rc;
+        } catch (Throwable e) {
+            throw new IllegalStateException("region compiler: cannot define " + name, e);
+        }
+    }
+
+    private static int codeLength(byte[] bytes) {
+        ClassModel cm = ClassFile.of().parse(bytes);
+        for (MethodModel mm : cm.methods()) {
+            if (mm.methodName().equalsString("run")) {
+                return mm.findAttribute(Attributes.code()).map(a -> a.codeLength()).orElse(0);
+            }
+        }
+        return 0;
+    }
+
+    /** Emits run(): one instance per region. */
+    private static final class Emitter {
+        private final CodeBuilder c;
+        private final Plan p;
+        private final Insn[] all;
+        private final boolean[] used, written;
+        private final Label[] blockLabels;
+        private final Label exit;
+        /** Translation-time flag state: the lazy record is in the CC locals with this op, or (-1) in CpuState. */
+        private int known = -1;
+        private int pc;
+
+        Emitter(CodeBuilder c, Plan p, Insn[] all, boolean[] used, boolean[] written) {
+            this.c = c;
+            this.p = p;
+            this.all = all;
+            this.used = used;
+            this.written = written;
+            this.blockLabels = new Label[p.blocks.size()];
+            for (int k = 0; k < blockLabels.length; k++) blockLabels[k] = c.newLabel();
+            this.exit = c.newLabel();
+        }
+
+        private static int slot(int r) { return REG0 + 2 * r; }
+
+        void emit() {
+            c.aload(CPU); c.getfield(CD_INTERP, "R", CD_LONG_ARRAY); c.astore(REGS);
+            c.aload(CPU); c.getfield(CD_INTERP, "s", CD_STATE); c.astore(STATE);
+            c.aload(CPU); c.getfield(CD_INTERP, "m", CD_MMU); c.astore(MMU);
+            for (int slot : new int[] {RETIRED, CC_DST, CC_A, CC_B, T1, T2, T3, EXIT_RIP}) { c.lconst_0(); c.lstore(slot); }
+            c.iconst_0(); c.istore(PC);
+            c.iconst_m1(); c.istore(CC_KNOWN);
+            c.iconst_0(); c.istore(COND);
+            for (int r = 0; r < 16; r++) if (used[r]) { c.aload(REGS); c.loadConstant(r); c.laload(); c.lstore(slot(r)); }
+            Label tryStart = c.newLabel(), tryEnd = c.newLabel(), handler = c.newLabel();
+            // The seed block must fit the budget; later blocks are checked where control moves to them.
+            c.lload(PAGE); c.loadConstant((long) p.offset[0]); c.ladd(); c.lstore(EXIT_RIP);
+            c.loadConstant((long) p.blocks.get(0).insns.length); c.lload(MAX); c.lcmp(); c.ifgt(exit);
+            c.labelBinding(tryStart);
+            for (int k = 0; k < p.blocks.size(); k++) emitBlock(k);
+            c.labelBinding(tryEnd);
+            // Exit: registers back, RIP, instructions retired.
+            c.labelBinding(exit);
+            writeBack();
+            c.aload(STATE); c.lload(EXIT_RIP); c.putfield(CD_STATE, "rip", CD_long);
+            c.lload(RETIRED);
+            c.lreturn();
+            // A guest fault: write back, flags from the locals if they hold the record, RIP of the faulting instruction.
+            c.labelBinding(handler);
+            c.astore(EXC);
+            writeBack();
+            Label flagsInState = c.newLabel();
+            c.iload(CC_KNOWN); c.iflt(flagsInState);
+            c.aload(STATE); c.iload(CC_KNOWN); c.lload(CC_DST); c.lload(CC_A); c.lload(CC_B);
+            c.invokestatic(CD_SUPPORT, "setFlags", SET_FLAGS);
+            c.labelBinding(flagsInState);
+            c.aload(STATE);
+            c.lload(PAGE);
+            c.aload(0); c.getfield(CD_CODE, "ripOffset", CD_INT_ARRAY); c.iload(PC); c.iaload(); c.i2l();
+            c.ladd();
+            c.putfield(CD_STATE, "rip", CD_long);
+            c.aload(CPU);
+            c.lload(RETIRED);
+            c.aload(0); c.getfield(CD_CODE, "indexInBlock", CD_INT_ARRAY); c.iload(PC); c.iaload(); c.i2l();
+            c.ladd();
+            c.putfield(CD_INTERP, "regionRetired", CD_long);
+            c.aload(EXC);
+            c.athrow();
+            c.exceptionCatch(tryStart, tryEnd, handler, CD_CPU_EXC);
+        }
+
+        private void writeBack() {
+            for (int r = 0; r < 16; r++) if (written[r]) { c.aload(REGS); c.loadConstant(r); c.lload(slot(r)); c.lastore(); }
+        }
+
+        private void reload() {
+            for (int r = 0; r < 16; r++) if (used[r]) { c.aload(REGS); c.loadConstant(r); c.laload(); c.lstore(slot(r)); }
+        }
+
+        /** Moves a lazy record held in locals into CpuState (before anything that reads it there). */
+        private void materialize() {
+            if (known < 0) return;
+            c.aload(STATE); c.loadConstant(known); c.lload(CC_DST); c.lload(CC_A); c.lload(CC_B);
+            c.invokestatic(CD_SUPPORT, "setFlags", SET_FLAGS);
+            c.iconst_m1(); c.istore(CC_KNOWN);
+            known = -1;
+        }
+
+        /** Records a lazy flag record now in CC_DST/CC_A/CC_B. */
+        private void setKnown(int op) {
+            known = op;
+            c.loadConstant(op); c.istore(CC_KNOWN);
+        }
+
+        private void reg(int r) {
+            if (r == NOREG) c.lconst_0();
+            else c.lload(slot(r));
+        }
+
+        /** Leaves the region: RIP from EXIT_RIP (already stored), {@code done} more instructions retired. */
+        private void exitAfter(int done) {
+            materialize();
+            if (done != 0) { c.lload(RETIRED); c.loadConstant((long) done); c.ladd(); c.lstore(RETIRED); }
+            c.goto_(exit);
+        }
+
+        private void setExitRip(long pageOffset) {
+            c.lload(PAGE); c.loadConstant(pageOffset); c.ladd(); c.lstore(EXIT_RIP);
+        }
+
+        private void emitBlock(int k) {
+            Block b = p.blocks.get(k);
+            Insn[] insns = b.insns;
+            c.labelBinding(blockLabels[k]);
+            known = -1;
+            c.iconst_m1(); c.istore(CC_KNOWN);
+            for (int x = 0; x < insns.length; x++, pc++) {
+                Insn i = insns[x];
+                long off = (long) p.offset[k] + i.offset;
+                c.loadConstant(pc); c.istore(PC);
+                boolean last = x == insns.length - 1;
+                if (!translatable(i)) {
+                    fallback(i, off, x, last);
+                    if (last) { pc++; return; }   // the fallback left the region
+                    continue;
+                }
+                emitInsn(i, off, x, p.flagsNeeded[k][x], last);
+            }
+            endBlock(k);
+        }
+
+        private void fallback(Insn i, long off, int x, boolean last) {
+            writeBack();
+            materialize();
+            c.aload(STATE); c.lload(PAGE); c.loadConstant(off); c.ladd(); c.putfield(CD_STATE, "rip", CD_long);
+            c.aload(CPU); c.lload(PAGE); c.loadConstant(off + i.len); c.ladd(); c.putfield(CD_INTERP, "nextRip", CD_long);
+            c.aload(CPU); c.aload(0); c.getfield(CD_CODE, "insns", CD_INSN.arrayType()); c.loadConstant(pc); c.aaload();
+            c.invokevirtual(CD_INTERP, "exec", EXEC);
+            reload();
+            if (last) {
+                c.aload(CPU); c.getfield(CD_INTERP, "nextRip", CD_long); c.lstore(EXIT_RIP);
+                exitAfter(x + 1);
+                return;
+            }
+            Label go = c.newLabel();
+            c.aload(CPU); c.getfield(CD_INTERP, "endBlock", CD_boolean);
+            c.aload(MMU); c.getfield(CD_MMU, "codeWritten", CD_boolean);
+            c.ior();
+            c.ifeq(go);
+            c.aload(CPU); c.getfield(CD_INTERP, "nextRip", CD_long); c.lstore(EXIT_RIP);
+            exitAfter(x + 1);
+            c.labelBinding(go);
+        }
+
+        /** After a store: if it hit a code page, leave with RIP at the next instruction. */
+        private void checkCodeWritten(long nextOff, int done) {
+            Label go = c.newLabel();
+            c.aload(MMU); c.getfield(CD_MMU, "codeWritten", CD_boolean);
+            c.ifeq(go);
+            int saved = known;
+            setExitRip(nextOff);
+            exitAfter(done);
+            known = saved;   // the exit path materialised; the fall-through path still has the record in locals
+            c.labelBinding(go);
+        }
+
+        /** Pushes the linear address of a memory operand (as the interpreter's lin(), 64-bit mode). */
+        private void address(Insn i, long off) {
+            c.loadConstant(i.disp);
+            if (i.base != NOREG) { reg(i.base); c.ladd(); }
+            if (i.index != NOREG) {
+                reg(i.index);
+                if (i.scale != 0) { c.loadConstant(i.scale); c.lshl(); }
+                c.ladd();
+            }
+            if (i.ripRel) { c.lload(PAGE); c.loadConstant(off + i.len); c.ladd(); c.ladd(); }
+            if (i.addrMask != -1L) { c.loadConstant(i.addrMask); c.land(); }
+            if (i.seg != SEG_FLAT) {
+                c.aload(STATE); c.getfield(CD_STATE, "segBase", CD_LONG_ARRAY); c.loadConstant(i.seg); c.laload();
+                c.ladd();
+            }
+            if (i.linMask != -1L) { c.loadConstant(i.linMask); c.land(); }
+        }
+
+        private void mask32() { c.loadConstant(0xffffffffL); c.land(); }
+
+        /** Pushes CF (0 or 1) as a long. */
+        private void carry() {
+            if (known >= 0) {
+                c.loadConstant(known); c.lload(CC_DST); c.lload(CC_A); c.lload(CC_B);
+                c.invokestatic(CD_SUPPORT, "carryIn", CARRY_IN);
+            } else {
+                Label one = c.newLabel(), done = c.newLabel();
+                c.aload(STATE); c.invokevirtual(CD_STATE, "carry", STATE_CARRY);
+                c.ifne(one);
+                c.lconst_0(); c.goto_(done);
+                c.labelBinding(one);
+                c.lconst_1();
+                c.labelBinding(done);
+            }
+        }
+
+        private void emitInsn(Insn i, long off, int x, boolean flagsNeeded, boolean last) {
+            long next = off + i.len;
+            switch (i.op) {
+                case Ops.MOV_RR64 -> { reg(i.rm); c.lstore(slot(i.reg)); }
+                case Ops.MOV_RR32 -> { reg(i.rm); mask32(); c.lstore(slot(i.reg)); }
+                case Ops.MOV_R_I -> { c.loadConstant(i.size == 8 ? i.imm : i.imm & 0xffffffffL); c.lstore(slot(i.reg)); }
+                case Ops.LOAD64 -> { c.aload(MMU); address(i, off); c.invokevirtual(CD_MMU, "read64", READ64); c.lstore(slot(i.reg)); }
+                case Ops.LOAD32 -> {
+                    c.aload(MMU); address(i, off); c.invokevirtual(CD_MMU, "read32", READ32);
+                    c.i2l(); mask32(); c.lstore(slot(i.reg));
+                }
+                case Ops.STORE64, Ops.STORE32 -> {
+                    c.aload(MMU); address(i, off); reg(i.reg);
+                    c.invokevirtual(CD_MMU, i.op == Ops.STORE64 ? "write64" : "write32", WRITE);
+                    checkCodeWritten(next, x + 1);
+                }
+                case Ops.ALU_RR64, Ops.ALU_RI64, Ops.ALU_RM64, Ops.ALU_RR32, Ops.ALU_RI32, Ops.ALU_RM32 -> alu(i, off, flagsNeeded);
+                case Ops.TEST_RR64, Ops.TEST_RR32 -> {
+                    if (flagsNeeded) {
+                        reg(i.reg); reg(i.rm); c.land();
+                        if (i.op == Ops.TEST_RR32) mask32();
+                        c.lstore(CC_DST);
+                        setKnown(K_LOGIC << 2 | (i.op == Ops.TEST_RR32 ? 2 : 3));
+                    }
+                }
+                case Ops.INC, Ops.DEC -> {
+                    int szi = i.size == 8 ? 3 : 2;
+                    boolean dec = i.op == Ops.DEC;
+                    if (flagsNeeded) { carry(); c.lstore(T3); }
+                    reg(i.rm);
+                    if (szi == 2) mask32();
+                    c.lstore(T1);
+                    c.lload(T1); c.lconst_1();
+                    if (dec) c.lsub(); else c.ladd();
+                    if (szi == 2) mask32();
+                    c.lstore(slot(i.rm));
+                    if (flagsNeeded) {
+                        c.lload(slot(i.rm)); c.lstore(CC_DST);
+                        c.lload(T1); c.lstore(CC_A);
+                        c.lload(T3); c.lstore(CC_B);
+                        setKnown((dec ? K_DEC : K_INC) << 2 | szi);
+                    }
+                }
+                case Ops.LEA64 -> {
+                    c.loadConstant(i.disp);
+                    if (i.base != NOREG) { reg(i.base); c.ladd(); }
+                    if (i.index != NOREG) {
+                        reg(i.index);
+                        if (i.scale != 0) { c.loadConstant(i.scale); c.lshl(); }
+                        c.ladd();
+                    }
+                    if (i.ripRel) { c.lload(PAGE); c.loadConstant(next); c.ladd(); c.ladd(); }
+                    if (i.addrMask != -1L) { c.loadConstant(i.addrMask); c.land(); }
+                    c.lstore(slot(i.reg));
+                }
+                case Ops.PUSH64 -> {
+                    reg(i.reg); c.lstore(T2);
+                    reg(RSP); c.loadConstant(8L); c.lsub(); c.lstore(T1);
+                    c.aload(MMU); c.lload(T1); c.lload(T2); c.invokevirtual(CD_MMU, "write64", WRITE);
+                    c.lload(T1); c.lstore(slot(RSP));
+                    checkCodeWritten(next, x + 1);
+                }
+                case Ops.POP64 -> {
+                    reg(RSP); c.lstore(T1);
+                    c.aload(MMU); c.lload(T1); c.invokevirtual(CD_MMU, "read64", READ64); c.lstore(T2);
+                    c.lload(T1); c.loadConstant(8L); c.ladd(); c.lstore(slot(RSP));
+                    c.lload(T2); c.lstore(slot(i.reg));
+                }
+                case Ops.CALL64 -> {
+                    reg(RSP); c.loadConstant(8L); c.lsub(); c.lstore(T1);
+                    c.aload(MMU); c.lload(T1); c.lload(PAGE); c.loadConstant(next); c.ladd(); c.invokevirtual(CD_MMU, "write64", WRITE);
+                    c.lload(T1); c.lstore(slot(RSP));
+                    // A store into code ends the region at the call target, as the interpreter's block would.
+                    checkCodeWritten(next + i.imm, x + 1);
+                }
+                case Ops.RET64 -> {
+                    reg(RSP); c.lstore(T1);
+                    c.aload(MMU); c.lload(T1); c.invokevirtual(CD_MMU, "read64", READ64); c.lstore(EXIT_RIP);
+                    c.lload(T1); c.loadConstant(8L); c.ladd(); c.lstore(slot(RSP));
+                }
+                case Ops.JCC -> condition(i.sub);   // leaves the outcome in COND; endBlock() branches
+                case Ops.JMP_REL, Ops.NOP, Ops.PAUSE, Ops.FENCE -> { }
+                default -> throw new IllegalStateException("not translatable: " + i);
+            }
+        }
+
+        private void alu(Insn i, long off, boolean flagsNeeded) {
+            boolean q = i.op == Ops.ALU_RR64 || i.op == Ops.ALU_RI64 || i.op == Ops.ALU_RM64;
+            int szi = q ? 3 : 2;
+            int sub = i.sub;
+            // a -> T1, b -> T2, carry-in -> T3
+            reg(i.reg);
+            if (!q) mask32();
+            c.lstore(T1);
+            switch (i.op) {
+                case Ops.ALU_RR64 -> reg(i.rm);
+                case Ops.ALU_RR32 -> { reg(i.rm); mask32(); }
+                case Ops.ALU_RI64, Ops.ALU_RI32 -> c.loadConstant(i.imm);
+                case Ops.ALU_RM64 -> { c.aload(MMU); address(i, off); c.invokevirtual(CD_MMU, "read64", READ64); }
+                default -> { c.aload(MMU); address(i, off); c.invokevirtual(CD_MMU, "read32", READ32); c.i2l(); mask32(); }
+            }
+            c.lstore(T2);
+            if (sub == 2 || sub == 3) carry(); else c.lconst_0();
+            c.lstore(T3);
+            if (!flagsNeeded && sub == 7) return;
+            c.loadConstant(sub); c.lload(T1); c.lload(T2); c.lload(T3); c.loadConstant(q ? -1L : 0xffffffffL);
+            c.invokestatic(CD_SUPPORT, "alu", ALU);
+            if (flagsNeeded) {
+                c.lstore(CC_DST);
+                c.lload(T1); c.lstore(CC_A);
+                c.lload(T2); c.lstore(CC_B);
+                setKnown(RegionSupport.aluKind(sub) << 2 | szi);
+                if (sub != 7) { c.lload(CC_DST); c.lstore(slot(i.reg)); }
+            } else {
+                c.lstore(slot(i.reg));
+            }
+        }
+
+        /** Evaluates condition {@code cc} into COND (0 or 1). */
+        private void condition(int cc) {
+            int helper = known >= 0 ? RegionSupport.condHelper(known >>> 2, cc) : -1;
+            int szi = known & 3;
+            switch (helper) {
+                case 1 -> { c.loadConstant(cc); c.loadConstant(szi); c.lload(CC_DST); c.invokestatic(CD_SUPPORT, "condZS", COND_ZS); }
+                case 2 -> {
+                    c.loadConstant(cc); c.loadConstant(szi); c.lload(CC_DST); c.lload(CC_A); c.lload(CC_B);
+                    c.invokestatic(CD_SUPPORT, "condSub", COND_SUB);
+                }
+                case 3 -> { c.loadConstant(cc); c.loadConstant(szi); c.lload(CC_DST); c.invokestatic(CD_SUPPORT, "condLogic", COND_ZS); }
+                case 0 -> {
+                    c.loadConstant(known); c.lload(CC_DST); c.lload(CC_A); c.lload(CC_B); c.loadConstant(cc);
+                    c.invokestatic(CD_STATE, "cond", COND_GENERIC);
+                }
+                default -> { c.aload(STATE); c.loadConstant(cc); c.invokevirtual(CD_STATE, "cond", STATE_COND); }
+            }
+            c.istore(COND);
+        }
+
+        /** The end of block k: retire it, then go to its successors (inside the region) or leave. */
+        private void endBlock(int k) {
+            Block b = p.blocks.get(k);
+            Insn last = b.insns[b.insns.length - 1];
+            c.lload(RETIRED); c.loadConstant((long) b.insns.length); c.ladd(); c.lstore(RETIRED);
+            if (p.liveOut[k]) materialize();
+            long next = (long) p.offset[k] + last.offset + last.len;
+            switch (last.op) {
+                case Ops.RET64 -> c.goto_(exit);   // EXIT_RIP holds the return address
+                case Ops.JCC -> {
+                    Label notTaken = c.newLabel();
+                    c.iload(COND);
+                    c.ifeq(notTaken);
+                    transfer(next + last.imm);
+                    c.labelBinding(notTaken);
+                    transfer(next);
+                }
+                case Ops.JMP_REL, Ops.CALL64 -> transfer(next + last.imm);
+                default -> transfer(next);
+            }
+        }
+
+        /** Continues at page offset {@code target}: inside the region if it is there and nothing is pending, else leaves. */
+        private void transfer(long target) {
+            Integer j = inPage(target) ? p.indexByOffset.get((int) target) : null;
+            setExitRip(target);
+            if (j != null) {
+                // Stay inside while the next block fits the budget and no event (interrupt, stop, DMA into code) waits.
+                Label leave = c.newLabel();
+                c.lload(RETIRED); c.loadConstant((long) p.blocks.get(j).insns.length); c.ladd(); c.lload(MAX); c.lcmp();
+                c.ifgt(leave);
+                c.aload(CPU); c.invokevirtual(CD_INTERP, "regionEventPending", EVENTS);
+                c.ifeq(blockLabels[j]);
+                c.labelBinding(leave);
+            }
+            // Leaving: the flag record becomes architectural (an interrupt may push RFLAGS).
+            int saved = known;
+            materialize();
+            known = saved;
+            c.goto_(exit);
+        }
+    }
+}
