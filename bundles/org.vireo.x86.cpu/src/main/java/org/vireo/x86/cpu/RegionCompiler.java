@@ -9,6 +9,8 @@ import static org.vireo.x86.cpu.CpuState.K_DEC;
 import static org.vireo.x86.cpu.CpuState.K_INC;
 import static org.vireo.x86.cpu.CpuState.K_LOGIC;
 import static org.vireo.x86.cpu.CpuState.NOREG;
+import static org.vireo.x86.cpu.CpuState.RAX;
+import static org.vireo.x86.cpu.CpuState.RDX;
 import static org.vireo.x86.cpu.CpuState.RSP;
 import static org.vireo.x86.cpu.CpuState.SEG_FLAT;
 
@@ -71,6 +73,9 @@ final class RegionCompiler {
     private static final MethodTypeDesc COND_ZS = MethodTypeDesc.of(CD_boolean, CD_int, CD_int, CD_long);
     private static final MethodTypeDesc COND_SUB = MethodTypeDesc.of(CD_boolean, CD_int, CD_int, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc COND_GENERIC = MethodTypeDesc.of(CD_boolean, CD_int, CD_long, CD_long, CD_long, CD_int);
+    private static final MethodTypeDesc SHIFT = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MUL_HIGH = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+    private static final ClassDesc CD_MATH = ClassDesc.of("java.lang.Math");
     private static final MethodTypeDesc SET_FLAGS = MethodTypeDesc.of(CD_void, CD_STATE, CD_int, CD_long, CD_long, CD_long);
 
     // Locals of run(): 0 this, 1 cpu, 2 pageBase, 4 max, then the slots below; guest registers from REG0, two slots each.
@@ -125,8 +130,30 @@ final class RegionCompiler {
             case Ops.MOV_R_I -> i.size == 8 || i.size == 4;
             case Ops.INC, Ops.DEC -> i.rm >= 0 && (i.size == 8 || i.size == 4);
             case Ops.JMP_REL, Ops.JCC -> i.size == 8;
+            // Memory-destination ALU (register forms are already ALU_RR/ALU_RI).
+            case Ops.ALU_RM_R, Ops.ALU_RM_I -> i.rm < 0 && (i.size == 8 || i.size == 4);
+            // Flag-setting forms translated only where their flags are never observed (else the interpreter runs them).
+            case Ops.SHIFT_I -> i.rm >= 0 && (i.size == 8 || i.size == 4) && i.sub != 2 && i.sub != 3
+                    && (i.imm & (i.size == 8 ? 63 : 31)) != 0;
+            case Ops.MUL1, Ops.IMUL_R_RM, Ops.IMUL_R_RM_I -> i.rm >= 0 && (i.size == 8 || i.size == 4);
+            case Ops.MOVZX, Ops.MOVSX -> (i.size == 8 || i.size == 4) && (i.size2 == 1 || i.size2 == 2);
+            case Ops.SETCC -> i.rm >= 0;
+            case Ops.CMOV -> i.size == 8 || i.size == 4;
             default -> false;
         };
+    }
+
+    /** Translated only when its own flags are dead (register forms, no fault): invisible to flag liveness. */
+    private static boolean flagsTransparent(Insn i) {
+        return switch (i.op) {
+            case Ops.SHIFT_I, Ops.MUL1, Ops.IMUL_R_RM, Ops.IMUL_R_RM_I -> translatable(i);
+            default -> false;
+        };
+    }
+
+    /** The general register a register operand names (AH..BH are encoded as 0x20 | n). */
+    private static int gpr(int r) {
+        return (r & 0x20) != 0 ? r & 3 : r;
     }
 
     /** Successor page offsets at a block's end: {taken, fallthrough} for Jcc, {target} for JMP/CALL and plain ends; {} when dynamic. */
@@ -181,7 +208,7 @@ final class RegionCompiler {
     private static boolean writesFlags(Insn i) {
         return switch (i.op) {
             case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32, Ops.TEST_RR64,
-                 Ops.TEST_RR32, Ops.INC, Ops.DEC -> translatable(i);
+                 Ops.TEST_RR32, Ops.INC, Ops.DEC, Ops.ALU_RM_R, Ops.ALU_RM_I -> translatable(i);
             default -> false;
         };
     }
@@ -193,6 +220,8 @@ final class RegionCompiler {
             case Ops.JCC, Ops.INC, Ops.DEC, Ops.LOAD64, Ops.LOAD32, Ops.STORE64, Ops.STORE32, Ops.ALU_RM64,
                  Ops.ALU_RM32, Ops.PUSH64, Ops.POP64, Ops.CALL64, Ops.RET64 -> true;
             case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32 -> i.sub == 2 || i.sub == 3;
+            case Ops.ALU_RM_R, Ops.ALU_RM_I, Ops.SETCC, Ops.CMOV -> true;
+            case Ops.MOVZX, Ops.MOVSX -> i.rm < 0;
             default -> false;
         };
     }
@@ -224,6 +253,7 @@ final class RegionCompiler {
                 boolean live = out;
                 for (int x = insns.length - 1; x >= 0; x--) {
                     needed[x] = live;
+                    if (flagsTransparent(insns[x])) continue;   // interpreted where live, so it neither kills nor reads
                     if (writesFlags(insns[x])) live = false;
                     if (observesFlags(insns[x])) live = true;
                 }
@@ -253,15 +283,17 @@ final class RegionCompiler {
         boolean[] used = new boolean[17], written = new boolean[17];
         for (Insn i : all) {
             if (!translatable(i)) continue;
-            for (int r : new int[] {i.reg, i.rm, i.base, i.index}) if (r >= 0 && r < 16) used[r] = true;
+            for (int r : new int[] {i.reg, i.rm, i.base, i.index}) if (r >= 0 && gpr(r) < 16) used[gpr(r)] = true;
             switch (i.op) {
                 case Ops.PUSH64, Ops.POP64, Ops.CALL64, Ops.RET64 -> { used[RSP] = true; written[RSP] = true; }
+                case Ops.MUL1 -> { used[RAX] = used[RDX] = true; written[RAX] = written[RDX] = true; }
                 default -> { }
             }
             switch (i.op) {
-                case Ops.MOV_RR64, Ops.MOV_RR32, Ops.LOAD64, Ops.LOAD32, Ops.LEA64, Ops.POP64, Ops.MOV_R_I -> written[i.reg] = true;
+                case Ops.MOV_RR64, Ops.MOV_RR32, Ops.LOAD64, Ops.LOAD32, Ops.LEA64, Ops.POP64, Ops.MOV_R_I, Ops.IMUL_R_RM,
+                     Ops.IMUL_R_RM_I, Ops.MOVZX, Ops.MOVSX, Ops.CMOV -> written[i.reg] = true;
                 case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32 -> { if (i.sub != 7) written[i.reg] = true; }
-                case Ops.INC, Ops.DEC -> written[i.rm] = true;
+                case Ops.INC, Ops.DEC, Ops.SHIFT_I, Ops.SETCC -> written[gpr(i.rm)] = true;
                 default -> { }
             }
         }
@@ -437,7 +469,7 @@ final class RegionCompiler {
                 long off = (long) p.offset[k] + i.offset;
                 c.loadConstant(pc); c.istore(PC);
                 boolean last = x == insns.length - 1;
-                if (!translatable(i)) {
+                if (!translatable(i) || (flagsTransparent(i) && p.flagsNeeded[k][x])) {
                     fallback(i, off, x, last);
                     if (last) { pc++; return; }   // the fallback left the region
                     continue;
@@ -482,8 +514,8 @@ final class RegionCompiler {
             c.labelBinding(go);
         }
 
-        /** Pushes the linear address of a memory operand (as the interpreter's lin(), 64-bit mode). */
-        private void address(Insn i, long off) {
+        /** Pushes the effective address of a memory operand (as the interpreter's ea()). */
+        private void effectiveAddress(Insn i, long off) {
             c.loadConstant(i.disp);
             if (i.base != NOREG) { reg(i.base); c.ladd(); }
             if (i.index != NOREG) {
@@ -493,6 +525,11 @@ final class RegionCompiler {
             }
             if (i.ripRel) { c.lload(PAGE); c.loadConstant(off + i.len); c.ladd(); c.ladd(); }
             if (i.addrMask != -1L) { c.loadConstant(i.addrMask); c.land(); }
+        }
+
+        /** Pushes the linear address of a memory operand (as the interpreter's lin(), 64-bit mode). */
+        private void address(Insn i, long off) {
+            effectiveAddress(i, off);
             if (i.seg != SEG_FLAT) {
                 c.aload(STATE); c.getfield(CD_STATE, "segBase", CD_LONG_ARRAY); c.loadConstant(i.seg); c.laload();
                 c.ladd();
@@ -561,18 +598,7 @@ final class RegionCompiler {
                         setKnown((dec ? K_DEC : K_INC) << 2 | szi);
                     }
                 }
-                case Ops.LEA64 -> {
-                    c.loadConstant(i.disp);
-                    if (i.base != NOREG) { reg(i.base); c.ladd(); }
-                    if (i.index != NOREG) {
-                        reg(i.index);
-                        if (i.scale != 0) { c.loadConstant(i.scale); c.lshl(); }
-                        c.ladd();
-                    }
-                    if (i.ripRel) { c.lload(PAGE); c.loadConstant(next); c.ladd(); c.ladd(); }
-                    if (i.addrMask != -1L) { c.loadConstant(i.addrMask); c.land(); }
-                    c.lstore(slot(i.reg));
-                }
+                case Ops.LEA64 -> { effectiveAddress(i, off); c.lstore(slot(i.reg)); }
                 case Ops.PUSH64 -> {
                     reg(i.reg); c.lstore(T2);
                     reg(RSP); c.loadConstant(8L); c.lsub(); c.lstore(T1);
@@ -598,9 +624,112 @@ final class RegionCompiler {
                     c.aload(MMU); c.lload(T1); c.invokevirtual(CD_MMU, "read64", READ64); c.lstore(EXIT_RIP);
                     c.lload(T1); c.loadConstant(8L); c.ladd(); c.lstore(slot(RSP));
                 }
+                case Ops.ALU_RM_R, Ops.ALU_RM_I -> aluMemory(i, off, next, x);
+                case Ops.SHIFT_I -> {
+                    int szi = i.size == 8 ? 3 : 2;
+                    reg(i.rm);
+                    if (szi == 2) mask32();
+                    c.loadConstant(i.sub); c.loadConstant((int) i.imm & (szi == 3 ? 63 : 31)); c.loadConstant(szi);
+                    c.invokestatic(CD_SUPPORT, "shift", SHIFT);
+                    c.lstore(slot(i.rm));
+                }
+                case Ops.MUL1 -> {
+                    boolean q = i.size == 8;
+                    reg(RAX); if (!q) mask32(); c.lstore(T1);
+                    reg(i.rm); if (!q) mask32(); c.lstore(T2);
+                    if (q) {
+                        c.lload(T1); c.lload(T2); c.invokestatic(CD_MATH, "unsignedMultiplyHigh", MUL_HIGH); c.lstore(T3);
+                        c.lload(T1); c.lload(T2); c.lmul(); c.lstore(slot(RAX));
+                        c.lload(T3); c.lstore(slot(RDX));
+                    } else {
+                        c.lload(T1); c.lload(T2); c.lmul(); c.lstore(T3);
+                        c.lload(T3); mask32(); c.lstore(slot(RAX));
+                        c.lload(T3); c.loadConstant(32); c.lushr(); c.lstore(slot(RDX));
+                    }
+                }
+                case Ops.IMUL_R_RM, Ops.IMUL_R_RM_I -> {
+                    boolean q = i.size == 8;
+                    if (i.op == Ops.IMUL_R_RM) reg(i.reg); else reg(i.rm);
+                    if (!q) { c.l2i(); c.i2l(); }
+                    if (i.op == Ops.IMUL_R_RM) reg(i.rm); else c.loadConstant(i.imm);
+                    if (!q) { c.l2i(); c.i2l(); }
+                    c.lmul();
+                    if (!q) mask32();
+                    c.lstore(slot(i.reg));
+                }
+                case Ops.MOVZX, Ops.MOVSX -> {
+                    if (i.rm >= 0) {
+                        int r = i.rm;
+                        reg(gpr(r));
+                        if ((r & 0x20) != 0 && i.size2 == 1) { c.loadConstant(8); c.lushr(); }
+                        c.loadConstant(i.size2 == 1 ? 0xffL : 0xffffL); c.land();
+                    } else {
+                        c.aload(MMU); address(i, off);
+                        c.invokevirtual(CD_MMU, i.size2 == 1 ? "read8" : "read16", READ32);
+                        c.i2l();
+                    }
+                    if (i.op == Ops.MOVSX) {
+                        int sh = i.size2 == 1 ? 56 : 48;
+                        c.loadConstant(sh); c.lshl(); c.loadConstant(sh); c.lshr();
+                    }
+                    if (i.size == 4) mask32();
+                    c.lstore(slot(i.reg));
+                }
+                case Ops.SETCC -> {
+                    condition(i.sub);
+                    int r = gpr(i.rm);
+                    boolean high = (i.rm & 0x20) != 0;
+                    reg(r); c.loadConstant(high ? ~0xff00L : ~0xffL); c.land();
+                    c.iload(COND); c.i2l();
+                    if (high) { c.loadConstant(8); c.lshl(); }
+                    c.lor();
+                    c.lstore(slot(r));
+                }
+                case Ops.CMOV -> {
+                    boolean q = i.size == 8;
+                    if (i.rm >= 0) reg(i.rm);
+                    else { c.aload(MMU); address(i, off); c.invokevirtual(CD_MMU, q ? "read64" : "read32", q ? READ64 : READ32); if (!q) c.i2l(); }
+                    if (!q) mask32();
+                    c.lstore(T1);
+                    condition(i.sub);
+                    Label keep = c.newLabel(), done = c.newLabel();
+                    c.iload(COND); c.ifeq(keep);
+                    c.lload(T1); c.lstore(slot(i.reg)); c.goto_(done);
+                    c.labelBinding(keep);
+                    if (!q) { reg(i.reg); mask32(); c.lstore(slot(i.reg)); }
+                    c.labelBinding(done);
+                }
                 case Ops.JCC -> condition(i.sub);   // leaves the outcome in COND; endBlock() branches
                 case Ops.JMP_REL, Ops.NOP, Ops.PAUSE, Ops.FENCE -> { }
                 default -> throw new IllegalStateException("not translatable: " + i);
+            }
+        }
+
+        /**
+         * ALU with a memory destination: read, compute, record the flags, write (the interpreter's order, so a fault on
+         * the write leaves the new flags, as there), then leave if the write hit code.
+         */
+        private void aluMemory(Insn i, long off, long next, int x) {
+            boolean q = i.size == 8;
+            int szi = q ? 3 : 2, sub = i.sub;
+            address(i, off); c.lstore(EXIT_RIP);   // the address, kept in a spare local until the write
+            c.aload(MMU); c.lload(EXIT_RIP); c.invokevirtual(CD_MMU, q ? "read64" : "read32", q ? READ64 : READ32);
+            if (!q) { c.i2l(); mask32(); }
+            c.lstore(T1);
+            if (i.op == Ops.ALU_RM_R) { reg(i.reg); if (!q) mask32(); } else c.loadConstant(i.imm);
+            c.lstore(T2);
+            if (sub == 2 || sub == 3) carry(); else c.lconst_0();
+            c.lstore(T3);
+            c.loadConstant(sub); c.lload(T1); c.lload(T2); c.lload(T3); c.loadConstant(q ? -1L : 0xffffffffL);
+            c.invokestatic(CD_SUPPORT, "alu", ALU);
+            c.lstore(CC_DST);
+            c.lload(T1); c.lstore(CC_A);
+            c.lload(T2); c.lstore(CC_B);
+            setKnown(RegionSupport.aluKind(sub) << 2 | szi);
+            if (sub != 7) {
+                c.aload(MMU); c.lload(EXIT_RIP); c.lload(CC_DST);
+                c.invokevirtual(CD_MMU, q ? "write64" : "write32", WRITE);
+                checkCodeWritten(next, x + 1);
             }
         }
 

@@ -24,6 +24,23 @@ final class RegionSupport {
         };
     }
 
+    /**
+     * The result of shift/rotate {@code sub} (0 ROL, 1 ROR, 4/6 SHL, 5 SHR, 7 SAR) of the masked value {@code a} by a
+     * nonzero masked {@code count} (what the interpreter's shift computes; compiled regions use it only where the
+     * flags it would set are never observed).
+     */
+    static long shift(long a, int sub, int count, int szi) {
+        int bits = 8 << szi;
+        long mask = szi == 3 ? -1L : (1L << bits) - 1;
+        return switch (sub) {
+            case 0 -> { int c = count & (bits - 1); yield c == 0 ? a : ((a << c) | (a >>> (bits - c))) & mask; }
+            case 1 -> { int c = count & (bits - 1); yield c == 0 ? a : ((a >>> c) | (a << (bits - c))) & mask; }
+            case 4, 6 -> (a << count) & mask;
+            case 5 -> a >>> count;
+            default -> (signExtend(a, szi) >> count) & mask;
+        };
+    }
+
     /** The lazy-flag kind ALU operation {@code sub} records. */
     static int aluKind(int sub) {
         return switch (sub) {

@@ -90,7 +90,7 @@ public class RegionDifferentialTest {
         Seq one = new Seq();
         boolean w = rnd.nextBoolean();
         int a = reg(allowRcx), b = reg(allowRcx);
-        switch (rnd.nextInt(12)) {
+        switch (rnd.nextInt(16)) {
             case 0, 1, 2 -> {   // ALU r/m, r
                 int sub = rnd.nextInt(8);
                 one.rex(w, b, a); one.b.write(ALU_OPCODE[sub]); one.modrm(b, a);
@@ -117,8 +117,36 @@ public class RegionDifferentialTest {
                 if ((!allowRcx && r == 1) || (keepRbx && r == 3)) r = 0;
                 one.b.write(0x0f); one.b.write(0x90 + rnd.nextInt(16)); one.modrm(0, r);
             }
-            default -> {        // CMOVcc (fallback)
-                one.rex(true, a, b); one.b.write(0x0f); one.b.write(0x40 + rnd.nextInt(16)); one.modrm(a, b);
+            case 11 -> {        // CMOVcc
+                one.rex(w, a, b); one.b.write(0x0f); one.b.write(0x40 + rnd.nextInt(16)); one.modrm(a, b);
+            }
+            case 12 -> {        // MOVZX/MOVSX r, r8/r16 (r8 with REX: SPL..R15B; without: AL..BH)
+                boolean rex8 = rnd.nextBoolean();
+                int opcode = new int[] {0xb6, 0xb7, 0xbe, 0xbf}[rnd.nextInt(4)];
+                int src = rex8 ? b : rnd.nextInt(8);
+                if ((opcode & 1) != 0 && (src & 7) == 4) src = 0;   // SP is the host's stack pointer natively
+                if (rex8) one.b.write(0x40 | (w ? 8 : 0) | (a >= 8 ? 4 : 0) | (src >= 8 ? 1 : 0));
+                else if (w || a >= 8) { one.b.write(0x40 | (w ? 8 : 0) | (a >= 8 ? 4 : 0)); src = src & 3; }
+                one.b.write(0x0f); one.b.write(opcode); one.modrm(a, src);
+            }
+            case 13 -> {        // SETcc AH..BH (no REX)
+                int r = 4 + rnd.nextInt(4);
+                if ((!allowRcx && r == 5) || (keepRbx && r == 7)) r = 4;
+                one.b.write(0x0f); one.b.write(0x90 + rnd.nextInt(16)); one.modrm(0, r);
+            }
+            default -> {        // shift by imm, MUL, IMUL r,r / r,r,imm — then an ALU op, so their own flags are dead
+                switch (rnd.nextInt(4)) {
+                    case 0 -> {
+                        int[] subs = {0, 1, 4, 5, 7};
+                        one.rex(w, 0, a); one.b.write(0xc1); one.modrm(subs[rnd.nextInt(subs.length)], a); one.b.write(rnd.nextInt(64));
+                    }
+                    case 1 -> { one.rex(w, 0, b); one.b.write(0xf7); one.modrm(4, b); }
+                    case 2 -> { one.rex(w, a, b); one.b.write(0x0f); one.b.write(0xaf); one.modrm(a, b); }
+                    default -> { one.rex(w, a, b); one.b.write(0x69); one.modrm(a, b); one.imm32((int) value()); }
+                }
+                int sub = rnd.nextInt(8);
+                one.rex(w, a, b); one.b.write(ALU_OPCODE[sub]); one.modrm(a, b);
+                q.logicLast = sub == 1 || sub == 4 || sub == 6;
             }
         }
         saved.writeBytes(one.bytes());
@@ -239,13 +267,22 @@ public class RegionDifferentialTest {
             do { a = rnd.nextInt(16); } while (a == 4 || a == 3);
             int disp = rnd.nextInt(16) * 8;   // inside the data block the program starts with
             boolean w = rnd.nextBoolean();
-            switch (rnd.nextInt(10)) {
+            switch (rnd.nextInt(12)) {
                 case 0 -> { out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x8b); out.write(0x43 | (a & 7) << 3); out.write(disp); } // load
                 case 1 -> { out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x89); out.write(0x43 | (a & 7) << 3); out.write(disp); } // store
                 case 2 -> { out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x03 + 8 * rnd.nextInt(8)); out.write(0x43 | (a & 7) << 3); out.write(disp); } // alu r, m
                 case 3 -> { if (a >= 8) out.write(0x41); out.write(0x50 + (a & 7)); if (a >= 8) out.write(0x41); out.write(0x58 + (a & 7)); } // push; pop
                 case 4 -> { out.write(0x48 | (a >= 8 ? 1 : 0)); out.write(0xc1); out.write(0xc0 | (4 + rnd.nextInt(4)) << 3 | (a & 7)); out.write(rnd.nextInt(64)); } // shift (fallback)
-                case 5 -> { out.write(0x48 | (a >= 8 ? 5 : 0)); out.write(0x0f); out.write(0xaf); out.write(0xc0 | (a & 7) << 3 | (a & 7)); } // imul (fallback)
+                case 5 -> { out.write(0x48 | (a >= 8 ? 5 : 0)); out.write(0x0f); out.write(0xaf); out.write(0xc0 | (a & 7) << 3 | (a & 7)); } // imul
+                case 6 -> { // ALU to memory, r or imm8
+                    if (rnd.nextBoolean()) { out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x01 + 8 * rnd.nextInt(8)); out.write(0x43 | (a & 7) << 3); out.write(disp); }
+                    else { out.write(w ? 0x48 : 0x40); out.write(0x83); out.write(0x43 | rnd.nextInt(8) << 3); out.write(disp); out.write(rnd.nextInt(256)); }
+                }
+                case 7 -> { // CMOVcc / MOVZX / MOVSX from memory
+                    int[][] ops = {{0x40 + rnd.nextInt(16)}, {0xb6}, {0xb7}, {0xbe}, {0xbf}};
+                    out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x0f); out.write(ops[rnd.nextInt(ops.length)][0]);
+                    out.write(0x43 | (a & 7) << 3); out.write(disp);
+                }
                 default -> {
                     keepRbx = true;
                     out.writeBytes(registerInsn(new Seq(), true));
