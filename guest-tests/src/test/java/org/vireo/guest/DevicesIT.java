@@ -16,7 +16,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -45,9 +44,7 @@ public class DevicesIT {
     @Test
     public void theKernelsOwnDriversUseEveryDevice() throws Exception {
         GuestKit.assumePresent();
-        Path home = Path.of(System.getProperty("vireo.home", "../launch/target/vireo")).toAbsolutePath().normalize();
-        GuestKit.assumeAvailable("no launcher at " + home.resolve("vireo.jar") + " (build the launch module: mvn install)",
-                Files.isRegularFile(home.resolve("vireo.jar")));
+        Path home = LauncherProcess.home();
 
         long seed = System.nanoTime();
         String nonce = Long.toHexString(seed);
@@ -80,10 +77,7 @@ public class DevicesIT {
                     "echo dev-net: $(wc -c </tmp/p) $(md5sum </tmp/p)",
                     "echo dev-rng: $(cat /sys/class/misc/hw_random/rng_current) $(head -c 64 /dev/hwrng | od -An -tx1 | tr -d ' \\n')",
                     "echo HVC-" + nonce + " >/dev/hvc0 && echo dev-hvc: written");
-            List<String> vireo = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=deny",
-                    "-jar", home.resolve("vireo.jar").toString(), "--deploy", deploy.toString(), "run",
-                    "--timeout", Integer.toString(GuestKit.RUN_SECONDS),
+            List<String> vireo = LauncherProcess.command(home, deploy, List.of("run", "--timeout", Integer.toString(GuestKit.RUN_SECONDS),
                     "--disk", image.toString(), "--net", "user", "--rng", "--console-device", "virtio,file=" + hvc,
                     "--append", "console=ttyS0 acpi=off vireo.cmd=\"" + command + "\""));
             Process process = new ProcessBuilder(vireo).redirectErrorStream(true).redirectOutput(log.toFile())
