@@ -89,7 +89,7 @@ final class RegionCompiler {
     private final MethodHandles.Lookup lookup = MethodHandles.lookup();
     private final ClassFile classFile = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
             ClassHierarchyResolver.ofClassLoading(RegionCompiler.class.getClassLoader())));
-    private long sequence;
+    private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
 
     private static ClassDesc desc(Class<?> c) { return ClassDesc.of(c.getName()); }
 
@@ -111,11 +111,48 @@ final class RegionCompiler {
 
     /** Compiles the region seeded at {@code seed}; returns null when there is nothing worth compiling. */
     RegionCode compile(Block seed, BlockSource source) {
+        Prepared p = prepare(seed, source);
+        return p == null ? null : finish(p);
+    }
+
+    /** A region planned on the vCPU thread, with every block the plan looked at, ready to build on any thread. */
+    static final class Prepared {
+        final Block seed;
+        final Plan plan;
+        final Map<Integer, Block> seen;
+
+        Prepared(Block seed, Plan plan, Map<Integer, Block> seen) {
+            this.seed = seed;
+            this.plan = plan;
+            this.seen = seen;
+        }
+    }
+
+    /**
+     * Plans the region on the calling (vCPU) thread: only this step looks blocks up or decodes them. Returns null when
+     * there is nothing worth compiling.
+     */
+    Prepared prepare(Block seed, BlockSource source) {
+        Map<Integer, Block> seen = new HashMap<>();
+        Plan p = plan(seed, off -> {
+            Block b = source.blockAt(off);
+            if (b != null) seen.put(off, b);
+            return b;
+        }, MAX_INSNS);
+        return p == null ? null : new Prepared(seed, p, seen);
+    }
+
+    /**
+     * Builds the class (thread-safe; the background compiler calls it). A region too large for one method is planned
+     * again at half the size from the blocks already seen.
+     */
+    RegionCode finish(Prepared prepared) {
+        Plan p = prepared.plan;
         for (int limit = MAX_INSNS; limit >= 16; limit /= 2) {
-            Plan p = plan(seed, source, limit);
             if (p == null) return null;
-            RegionCode rc = build(p, seed);
+            RegionCode rc = build(p, prepared.seed);
             if (rc != null) return rc;
+            p = plan(prepared.seed, prepared.seen::get, limit / 2);
         }
         return null;
     }
@@ -297,7 +334,7 @@ final class RegionCompiler {
                 default -> { }
             }
         }
-        String name = "org.vireo.x86.cpu.Region$" + Long.toHexString(seed.phys) + "$" + (sequence++);
+        String name = "org.vireo.x86.cpu.Region$" + Long.toHexString(seed.phys) + "$" + sequence.getAndIncrement();
         byte[] bytes;
         try {
             bytes = classFile.build(ClassDesc.of(name), cb -> {

@@ -106,6 +106,7 @@ public final class X86Cpu {
     public void configureRegions(boolean enabled, int threshold) {
         engine.regionsEnabled = enabled;
         engine.regionThreshold = threshold;
+        engine.regionsInBackground = false;   // deterministic: a region exists as soon as its seed reaches the threshold
     }
 
     long regionsCompiled() { return engine.regionsCompiled; }
