@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 
 /**
  * What a leak shows in this JVM: heap in use after a full GC, live threads and open file descriptors
- * ({@code /proc/self/fd}). The guest tests keep their own copy for the VMM's JVM (guest-tests/.../HostResources).
+ * ({@code /proc/self/fd}). The same as guest-tests/.../HostResources (the two test modules share no code).
  */
 record HostResources(long heapAfterGc, int threads, int fds) {
     static HostResources sample() {
