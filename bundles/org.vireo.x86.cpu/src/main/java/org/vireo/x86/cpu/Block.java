@@ -11,8 +11,9 @@ final class Block {
     /** Cleared when the guest writes to the page the block came from. */
     boolean valid = true;
     /**
-     * Up to two successors by the linear RIP they were reached at, valid only while the CPU stays in the same
-     * linear page with no TLB flush in between (the interpreter checks that); saves the lookup on hot branches.
+     * Up to two successors in the same linear page, by the linear RIP they were reached at (from this block, or from
+     * a compiled region seeded here); valid while the translation this block was entered through is current (the
+     * interpreter checks that); saves the lookup on hot branches.
      */
     Block succ0, succ1;
     /** Executions counted towards JIT translation, and the translation once made. */
@@ -22,6 +23,10 @@ final class Block {
     int regionHeat;
     RegionCode region;
     long succRip0 = -1, succRip1 = -1;
+    /** One successor in another linear page, valid only in the MMU epoch it was found in (no translation changed since). */
+    Block far;
+    long farRip = -1;
+    int farEpoch;
     /** Statistics only ({@code vireo run --stats}): times entered and instructions retired here. */
     long runs;
     long runRetired;

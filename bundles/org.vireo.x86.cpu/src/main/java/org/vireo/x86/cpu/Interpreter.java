@@ -112,8 +112,12 @@ final class Interpreter extends SystemOps {
 
     // ------------------------------------------------------------------ compiled regions
 
-    /** The region compiler (RegionCompiler): on unless -Dvireo.x86.regions=false; threshold in block executions. */
-    boolean regionsEnabled = !"false".equals(System.getProperty("vireo.x86.regions"));
+    /**
+     * The region compiler (RegionCompiler): on with -Dvireo.x86.regions=true; threshold in block executions. Off by
+     * default: it speeds the busybox boot up (32 -> 21 s) but slows the Debian guest's boot down (118 -> 170 s to its
+     * quick checks), whose many short-lived processes and cross-page calls leave regions too often.
+     */
+    boolean regionsEnabled = Boolean.getBoolean("vireo.x86.regions");
     int regionThreshold = Integer.getInteger("vireo.x86.regions.threshold", 20000);
     /**
      * Build region classes on a shared compiler thread while the vCPU goes on interpreting (-Dvireo.x86.regions.background=true).
@@ -262,7 +266,7 @@ final class Interpreter extends SystemOps {
                     if (n > 0) {
                         endBlock = false;
                         m.codeWritten = false;
-                        lastBlock = null;
+                        // lastBlock stays the seed: the region's exits chain from it (blockAtRip's epoch rules hold).
                         retired += n;
                         regionInstructions += n;
                         regionEntries++;
@@ -359,9 +363,14 @@ final class Interpreter extends SystemOps {
         long linear = mode == Decoder.MODE64 ? s.rip : (s.segBase[CS] + s.rip) & 0xffffffffL;
         long page = linear & ~0xfffL;
         Block prev = lastBlock;
-        boolean chainable = prev != null && page == lastPage && m.epoch == lastEpoch;
+        // prev was entered through a translation that is still current; a successor in the same linear page is then in
+        // prev's physical page whatever the epoch, one in another page only while no translation changed (epoch stamp).
+        boolean chainable = prev != null && m.epoch == lastEpoch;
+        boolean samePage = page == lastPage;
         if (chainable) {
-            Block c = linear == prev.succRip0 ? prev.succ0 : linear == prev.succRip1 ? prev.succ1 : null;
+            Block c;
+            if (samePage) c = linear == prev.succRip0 ? prev.succ0 : linear == prev.succRip1 ? prev.succ1 : null;
+            else c = linear == prev.farRip && prev.farEpoch == lastEpoch ? prev.far : null;
             if (c != null && c.valid && c.mode == mode) {
                 if (stats) chainHits++;
                 return enter(c, page);
@@ -372,7 +381,8 @@ final class Interpreter extends SystemOps {
         Block b = code.lookup(phys, mode);
         if (b == null) b = decodeBlock(linear, phys);
         if (chainable && b.valid && m.epoch == lastEpoch) {
-            if (prev.succ0 == null || !prev.succ0.valid) { prev.succ0 = b; prev.succRip0 = linear; }
+            if (!samePage) { prev.far = b; prev.farRip = linear; prev.farEpoch = lastEpoch; }
+            else if (prev.succ0 == null || !prev.succ0.valid) { prev.succ0 = b; prev.succRip0 = linear; }
             else { prev.succ1 = b; prev.succRip1 = linear; }
         }
         return enter(b, page);
