@@ -33,10 +33,10 @@ import org.vireo.vmm.X86Machine;
  * <p>
  * Churn (issue 18): the cycle repeats {@code -Dvireo.hotplug.cycles=N} times (default {@value #DEFAULT_CYCLES}, which
  * keeps CI short: Linux's pciehp waits 5 s after the attention button before it powers the slot off and ignores the
- * slot for 1 s after that, so a cycle takes about 10 s on a loaded 2-core machine; the issue's 100 cycles take about
- * 17 minutes, {@code -Dvireo.hotplug.cycles=100}). After the first cycle (the warm-up), heap after GC, live
- * threads and open file descriptors of this JVM, which is the VMM, must stay flat: heap within
- * {@value #HEAP_BOUND_MIB} MiB of the warm-up sample, threads and descriptors within {@value #COUNT_BOUND}.
+ * slot for 1 s after that, so a cycle takes about 8.5 s on a 2-core machine; the issue's 100 cycles take about
+ * 15 minutes, {@code -Dvireo.hotplug.cycles=100}; docs/reliability.md has a recorded run). After the first cycle (the
+ * warm-up), heap after GC, live threads and open file descriptors of this JVM, which is the VMM, must stay flat: heap
+ * within {@value #HEAP_BOUND_MIB} MiB of the warm-up sample, threads and descriptors within {@value #COUNT_BOUND}.
  */
 public class HotplugIT {
     private static final long STEP_SECONDS = 180;
