@@ -23,6 +23,7 @@ package org.vireo.x86.cpu;
  * @param mmio            memory-mapped I/O accesses (physical accesses outside RAM)
  * @param regionsCompiled regions of hot code compiled to JVM bytecode (RegionCompiler)
  * @param regionsRefused  seeds the region compiler declined (too little it could translate, or too large)
+ * @param regionsPromoted regions rebuilt for HotSpot's C2 after running long in C1 code
  * @param regionBytecode  bytecode bytes of the compiled regions
  * @param regionCompileMillis wall time spent compiling regions, in milliseconds
  * @param regionRetired   instructions retired in compiled regions
@@ -31,7 +32,7 @@ package org.vireo.x86.cpu;
 public record CpuStats(long retired, long userRetired, long blocks, long chainHits, long hot1k, long hot10k,
                        long hot100k, int cachedBlocks, long tlbMisses, long pageWalks, long invlpg, long tlbFlushes,
                        long codeInvalidations, long faults, long pageFaults, long interrupts, long syscalls, long pio,
-                       long mmio, long regionsCompiled, long regionsRefused, long regionBytecode,
+                       long mmio, long regionsCompiled, long regionsRefused, long regionsPromoted, long regionBytecode,
                        long regionCompileMillis, long regionRetired, long regionEntries) {
 
     /** A few lines of text (no trailing newline). */
@@ -43,14 +44,23 @@ public record CpuStats(long retired, long userRetired, long blocks, long chainHi
                 TLB misses %,d (%s per 1k instructions), page walks %,d, INVLPG %,d, TLB flushes %,d
                 code pages invalidated %,d; faults delivered %,d (page faults %,d); interrupts %,d; syscalls %,d
                 port I/O %,d, MMIO %,d
-                compiled regions %,d (%,d declined, %,d bytecode bytes, %,d ms compiling): %s of instructions, %,d entries (%.1f instructions per entry)""",
+                compiled regions %,d (%,d declined, %,d rebuilt for C2, %,d bytecode bytes, %,d ms compiling): %s of instructions, %,d entries (%.1f instructions per entry)""",
                 retired, pct(userRetired, retired), pct(retired - userRetired, retired),
                 pct(hot1k, retired), pct(hot10k, retired), pct(hot100k, retired), cachedBlocks,
                 blocks, pct(chainHits, blocks), blocks == 0 ? 0.0 : (double) retired / blocks,
                 tlbMisses, retired == 0 ? "0" : String.format("%.2f", tlbMisses * 1000.0 / retired), pageWalks, invlpg, tlbFlushes,
                 codeInvalidations, faults, pageFaults, interrupts, syscalls, pio, mmio,
-                regionsCompiled, regionsRefused, regionBytecode, regionCompileMillis, pct(regionRetired, retired), regionEntries,
-                regionEntries == 0 ? 0.0 : (double) regionRetired / regionEntries);
+                regionsCompiled, regionsRefused, regionsPromoted, regionBytecode, regionCompileMillis, pct(regionRetired, retired), regionEntries,
+                regionEntries == 0 ? 0.0 : (double) regionRetired / regionEntries)
+                + hotSpotLine();
+    }
+
+    /** HotSpot's own JIT time (all of the JVM's compiler threads): what compiled regions cost beyond building them. */
+    private static String hotSpotLine() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported()
+                ? String.format("%nHotSpot JIT compiling (all compiler threads, whole JVM): %,d ms", jit.getTotalCompilationTime())
+                : "";
     }
 
     private static String pct(long part, long whole) {

@@ -130,7 +130,7 @@ final class Interpreter extends SystemOps {
     long regionRetired;
     /** Statistics of compiled regions; the compile figures are written by the compiler thread. */
     long regionInstructions, regionEntries;
-    volatile long regionsCompiled, regionsRefused, regionBytecode, regionCompileNanos;
+    volatile long regionsCompiled, regionsRefused, regionsPromoted, regionBytecode, regionCompileNanos;
 
     /**
      * One daemon thread for the whole JVM builds region classes (a fraction of a millisecond to a few ms each) so
@@ -181,6 +181,29 @@ final class Interpreter extends SystemOps {
     /** Polled by compiled regions between their blocks: anything that must be handled between blocks. */
     final boolean regionEventPending() {
         return stopRequested | foreignWritesPending | shutdown || ((s.flags & IF) != 0 && irq.interruptPending());
+    }
+
+    /**
+     * A quick-tier region that retired this many instructions is rebuilt for C2 (see {@link HotSpotTiers}); C2 costs
+     * 0.1-1 s of compiler CPU a region and gains a few ns an instruction over C1, so only long-running code gets it.
+     */
+    long regionHotThreshold = Long.getLong("vireo.x86.regions.hotThreshold", 20_000_000L);
+
+    private void promoteRegion(Block seed, RegionCode quick) {
+        quick.hot = true;   // one attempt
+        long t0 = System.nanoTime();
+        RegionCode rc = null;
+        try {
+            rc = regionCompiler.finish(quick.prepared, true);
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(System.Logger.Level.DEBUG, "region at 0x" + Long.toHexString(seed.phys) + " stays in C1", e);
+        }
+        regionCompileNanos += System.nanoTime() - t0;
+        quick.prepared = null;
+        if (rc == null || !seed.valid || seed.region != quick) return;
+        regionsPromoted++;
+        regionBytecode += rc.bytecodeBytes;
+        seed.region = rc;
     }
 
     private RegionCode compileRegion(Block seed) {
@@ -271,6 +294,7 @@ final class Interpreter extends SystemOps {
                         regionInstructions += n;
                         regionEntries++;
                         if (stats && startCpl == 3) userRetired += n;
+                        if (!rc.hot && (rc.retiredIn += n) >= regionHotThreshold) promoteRegion(b, rc);
                         return n;
                     }
                 }

@@ -19,6 +19,12 @@ abstract class RegionCode {
     final Block seed;
     /** Statistics: bytecode bytes of {@link #run}, blocks and instructions translated. */
     int bytecodeBytes, blockCount;
+    /** Built for HotSpot's optimizing tier (see {@link HotSpotTiers}); a quick-tier region is rebuilt so once hot. */
+    boolean hot;
+    /** Instructions retired in this region so far (the vCPU counts; decides the rebuild for the optimizing tier). */
+    long retiredIn;
+    /** The plan it was built from, for that rebuild. */
+    RegionCompiler.Prepared prepared;
 
     protected RegionCode(Insn[] insns, int[] ripOffset, int[] indexInBlock, Block seed) {
         this.insns = insns;

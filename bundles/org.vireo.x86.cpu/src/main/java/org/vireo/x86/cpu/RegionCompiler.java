@@ -51,7 +51,9 @@ import java.util.Map;
  * enters an invalid block's region.
  */
 final class RegionCompiler {
-    static final int MAX_BLOCKS = 32, MAX_INSNS = 384;
+    /** Region size limits (-Dvireo.x86.regions.maxBlocks, maxInsns): larger methods cost HotSpot's C2 more to compile. */
+    static final int MAX_BLOCKS = Integer.getInteger("vireo.x86.regions.maxBlocks", 32),
+            MAX_INSNS = Integer.getInteger("vireo.x86.regions.maxInsns", 384);
     /** HotSpot does not compile methods over 8000 bytes of bytecode (HugeMethodLimit); stay below. */
     static final int MAX_BYTECODE = 7800;
 
@@ -147,11 +149,22 @@ final class RegionCompiler {
      * again at half the size from the blocks already seen.
      */
     RegionCode finish(Prepared prepared) {
+        return finish(prepared, !HotSpotTiers.regionsStartInC1());
+    }
+
+    /**
+     * Builds the class of a region for HotSpot's quick tier ({@code hot} false: C1 only, see {@link HotSpotTiers}) or
+     * its optimizing tier ({@code hot} true: C2 compiles it once HotSpot finds it hot).
+     */
+    RegionCode finish(Prepared prepared, boolean hot) {
         Plan p = prepared.plan;
         for (int limit = MAX_INSNS; limit >= 16; limit /= 2) {
             if (p == null) return null;
-            RegionCode rc = build(p, prepared.seed);
-            if (rc != null) return rc;
+            RegionCode rc = build(p, prepared.seed, hot);
+            if (rc != null) {
+                rc.prepared = new Prepared(prepared.seed, p, prepared.seen);
+                return rc;
+            }
             p = plan(prepared.seed, prepared.seen::get, limit / 2);
         }
         return null;
@@ -303,7 +316,7 @@ final class RegionCompiler {
 
     // ------------------------------------------------------------------ code generation
 
-    private RegionCode build(Plan p, Block seed) {
+    private RegionCode build(Plan p, Block seed, boolean hot) {
         int total = p.insnCount;
         Insn[] all = new Insn[total];
         int[] ripOff = new int[total], inBlock = new int[total];
@@ -334,7 +347,9 @@ final class RegionCompiler {
                 default -> { }
             }
         }
-        String name = "org.vireo.x86.cpu.Region$" + Long.toHexString(seed.phys) + "$" + sequence.getAndIncrement();
+        // The name decides HotSpot's tier: HotSpotTiers keeps C2 away from "Region$..." classes, not from "HotRegion$...".
+        String name = "org.vireo.x86.cpu." + (hot ? HotSpotTiers.HOT_PREFIX : HotSpotTiers.QUICK_PREFIX) + "$"
+                + Long.toHexString(seed.phys) + "$" + sequence.getAndIncrement();
         byte[] bytes;
         try {
             bytes = classFile.build(ClassDesc.of(name), cb -> {
@@ -369,6 +384,7 @@ final class RegionCompiler {
                     int[].class, Block.class)).invoke(all, ripOff, inBlock, seed);
             rc.bytecodeBytes = codeLength;
             rc.blockCount = p.blocks.size();
+            rc.hot = hot;
             return rc;
         } catch (Throwable e) {
             throw new IllegalStateException("region compiler: cannot define " + name, e);

@@ -109,7 +109,15 @@ public final class X86Cpu {
         engine.regionsInBackground = false;   // deterministic: a region exists as soon as its seed reaches the threshold
     }
 
+    /** As {@link #configureRegions(boolean, int)}, also setting after how many retired instructions a region is rebuilt for C2. */
+    void configureRegions(boolean enabled, int threshold, long hotThreshold) {
+        configureRegions(enabled, threshold);
+        engine.regionHotThreshold = hotThreshold;
+    }
+
     long regionsCompiled() { return engine.regionsCompiled; }
+
+    long regionsPromoted() { return engine.regionsPromoted; }
 
     /**
      * Turns on the per-block statistics of {@link #stats()} (user/kernel split, chaining, block heat). Call before
@@ -130,7 +138,7 @@ public final class X86Cpu {
         return new CpuStats(e.retired, e.userRetired, e.chainHits + e.lookups, e.chainHits, heat[1] + heat[2] + heat[3],
                 heat[2] + heat[3], heat[3], code.blockCount(), mmu.tlbMisses, mmu.pageWalks, mmu.invlpgs, mmu.flushes,
                 code.invalidations(), e.faults, e.pageFaults, e.interrupts, e.syscalls, e.pioAccesses, mmu.mmioAccesses,
-                e.regionsCompiled, e.regionsRefused, e.regionBytecode, e.regionCompileNanos / 1_000_000, e.regionInstructions,
+                e.regionsCompiled, e.regionsRefused, e.regionsPromoted, e.regionBytecode, e.regionCompileNanos / 1_000_000, e.regionInstructions,
                 e.regionEntries);
     }
 

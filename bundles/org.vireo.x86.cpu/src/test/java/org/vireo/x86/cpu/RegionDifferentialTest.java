@@ -318,6 +318,34 @@ public class RegionDifferentialTest {
         if (!failures.isEmpty()) throw new AssertionError(failures.size() + " mismatches, first:\n" + String.join("\n", failures));
     }
 
+    /**
+     * A loop that calls a function on another page: its head region is entered once per iteration, so with a hot
+     * threshold of a few instructions it is rebuilt for C2 (HotSpotTiers) while the loop runs; the result must not change.
+     */
+    @Test
+    public void regionsRebuiltForTheOptimizingTierKeepTheirResults() {
+        // mov $3000,%ecx; xor %eax,%eax; loop: call far; add %rcx,%rdx; dec %ecx; jne loop; hlt | far: lea 1(%rax),%rax; ret
+        byte[] main = HexFormat.of().parseHex("b9b80b000031c0e8f40f00004801caffc975f4f4");
+        byte[] far = HexFormat.of().parseHex("488d4001c3");
+        long[][] out = new long[2][];
+        long promotedBefore = machine.cpu.regionsPromoted();
+        for (int pass = 0; pass < 2; pass++) {
+            TestMachine t = machine;
+            t.setupLongMode();
+            t.cpu.configureRegions(pass == 1, 1, 10);
+            t.load(TestMachine.CODE, main);
+            t.load(TestMachine.CODE + 0x1000, far);
+            t.cpu.invalidateCode(TestMachine.CODE, 0x2000);
+            t.s.setGpr(2, 7);
+            assertEquals(StopReason.HALTED, t.cpu.run(1_000_000));
+            out[pass] = new long[] {t.s.gpr(0), t.s.gpr(1), t.s.gpr(2), t.s.rflags(), t.s.rip()};
+        }
+        machine.cpu.configureRegions(false, Integer.MAX_VALUE, Long.MAX_VALUE);
+        assertEquals(3000, out[0][0]);
+        assertEquals(java.util.Arrays.toString(out[0]), java.util.Arrays.toString(out[1]));
+        assertTrue("a region was rebuilt for C2", machine.cpu.regionsPromoted() > promotedBefore);
+    }
+
     /** As {@link #emulate}, with a #PF handler that halts; also returns CR2, the exception frame and a data checksum. */
     private long[] emulateWithFaults(byte[] code, long[] in, boolean regions) {
         TestMachine t = machine;
