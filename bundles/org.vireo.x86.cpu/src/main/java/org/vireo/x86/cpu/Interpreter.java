@@ -126,6 +126,8 @@ final class Interpreter extends SystemOps {
      */
     boolean regionsInBackground = Boolean.getBoolean("vireo.x86.regions.background");
     private final RegionCompiler regionCompiler = new RegionCompiler();
+    /** Set by a compiled region as it returns: the index of the block it left from. */
+    int regionExitBlock;
     /** Set by a compiled region that faults: instructions it retired before the faulting one. */
     long regionRetired;
     /** Statistics of compiled regions; the compile figures are written by the compiler thread. */
@@ -289,7 +291,12 @@ final class Interpreter extends SystemOps {
                     if (n > 0) {
                         endBlock = false;
                         m.codeWritten = false;
-                        // lastBlock stays the seed: the region's exits chain from it (blockAtRip's epoch rules hold).
+                        // Chaining continues from the block the region left from (all its blocks share the seed's page,
+                        // entered through the same translation, so blockAtRip's epoch rules hold): each exit, a RET or an
+                        // indirect jump included, keeps its own successor links, a one-entry cache of where it went.
+                        int x = regionExitBlock;
+                        Block[] bl = rc.blocks;
+                        if (x > 0 && x < bl.length) lastBlock = bl[x];
                         retired += n;
                         regionInstructions += n;
                         regionEntries++;

@@ -23,6 +23,8 @@ abstract class RegionCode {
     boolean hot;
     /** Instructions retired in this region so far (the vCPU counts; decides the rebuild for the optimizing tier). */
     long retiredIn;
+    /** The region's blocks in emission order; {@link Interpreter#regionExitBlock} indexes them. */
+    Block[] blocks;
     /** The plan it was built from, for that rebuild. */
     RegionCompiler.Prepared prepared;
 

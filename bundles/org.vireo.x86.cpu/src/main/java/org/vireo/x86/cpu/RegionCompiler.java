@@ -83,7 +83,7 @@ final class RegionCompiler {
     // Locals of run(): 0 this, 1 cpu, 2 pageBase, 4 max, then the slots below; guest registers from REG0, two slots each.
     private static final int CPU = 1, PAGE = 2, MAX = 4, REGS = 6, STATE = 7, MMU = 8, RETIRED = 9, PC = 11,
             CC_KNOWN = 12, CC_DST = 13, CC_A = 15, CC_B = 17, T1 = 19, T2 = 21, T3 = 23, EXIT_RIP = 25, COND = 27,
-            EXC = 28, REG0 = 29;
+            EXC = 28, REG0 = 29, EXIT_BLOCK = REG0 + 32;
 
     /** Diagnostics: -Dvireo.x86.regions.dump=DIR writes every region's class file there. */
     private static final String DUMP_DIR = System.getProperty("vireo.x86.regions.dump");
@@ -385,6 +385,7 @@ final class RegionCompiler {
             rc.bytecodeBytes = codeLength;
             rc.blockCount = p.blocks.size();
             rc.hot = hot;
+            rc.blocks = p.blocks.toArray(new Block[0]);
             return rc;
         } catch (Throwable e) {
             throw new IllegalStateException("region compiler: cannot define " + name, e);
@@ -434,6 +435,7 @@ final class RegionCompiler {
             c.iconst_0(); c.istore(PC);
             c.iconst_m1(); c.istore(CC_KNOWN);
             c.iconst_0(); c.istore(COND);
+            c.iconst_0(); c.istore(EXIT_BLOCK);
             for (int r = 0; r < 16; r++) if (used[r]) { c.aload(REGS); c.loadConstant(r); c.laload(); c.lstore(slot(r)); }
             Label tryStart = c.newLabel(), tryEnd = c.newLabel(), handler = c.newLabel();
             // The seed block must fit the budget; later blocks are checked where control moves to them.
@@ -446,6 +448,7 @@ final class RegionCompiler {
             c.labelBinding(exit);
             writeBack();
             c.aload(STATE); c.lload(EXIT_RIP); c.putfield(CD_STATE, "rip", CD_long);
+            c.aload(CPU); c.iload(EXIT_BLOCK); c.putfield(CD_INTERP, "regionExitBlock", CD_int);
             c.lload(RETIRED);
             c.lreturn();
             // A guest fault: write back, flags from the locals if they hold the record, RIP of the faulting instruction.
@@ -515,6 +518,7 @@ final class RegionCompiler {
             Block b = p.blocks.get(k);
             Insn[] insns = b.insns;
             c.labelBinding(blockLabels[k]);
+            if (k > 0) { c.loadConstant(k); c.istore(EXIT_BLOCK); }   // the block an exit leaves from: chaining continues from it
             known = -1;
             c.iconst_m1(); c.istore(CC_KNOWN);
             for (int x = 0; x < insns.length; x++, pc++) {
