@@ -113,12 +113,14 @@ final class Interpreter extends SystemOps {
     // ------------------------------------------------------------------ compiled regions
 
     /**
-     * The region compiler (RegionCompiler): on with -Dvireo.x86.regions=true; threshold in block executions. Off by
-     * default: it speeds the busybox boot up (32 -> 21 s) but slows the Debian guest's boot down (118 -> 170 s to its
-     * quick checks), whose many short-lived processes and cross-page calls leave regions too often.
+     * The region compiler (RegionCompiler): on by default, -Dvireo.x86.regions=false turns it off (for diagnosis);
+     * the threshold is in executions of the seed block. 100000 because each region costs HotSpot 10-20 ms of compiler
+     * CPU (C1, twice: profiled, then plain) besides our ~2 ms: at 20000 the Debian guest compiled 3,700 regions and
+     * booted slower than interpreted (178 s against 152 s to its quick checks), at 100000 it compiles ~560 and boots
+     * faster (141 s against 154 s); the busybox boot gains at either (docs/benchmarks.md).
      */
-    boolean regionsEnabled = Boolean.getBoolean("vireo.x86.regions");
-    int regionThreshold = Integer.getInteger("vireo.x86.regions.threshold", 20000);
+    boolean regionsEnabled = !"false".equals(System.getProperty("vireo.x86.regions"));
+    int regionThreshold = Integer.getInteger("vireo.x86.regions.threshold", 100_000);
     /**
      * Build region classes on a shared compiler thread while the vCPU goes on interpreting (-Dvireo.x86.regions.background=true).
      * Off by default: on this project's 2-core machines the vCPU, HotSpot's compilers and a builder thread compete,
