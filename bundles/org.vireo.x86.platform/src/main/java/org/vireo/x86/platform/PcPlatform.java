@@ -10,8 +10,9 @@ import org.vireo.bus.pci.PciBus;
 
 /**
  * The legacy devices of a PC, created and registered on a port bus in one go: PIC pair, PIT with port B, COM1,
- * CMOS RTC, i8042, port 0x92, POST port, and the PCI host bridge (mechanism #1 with the 0xcf9 reset register,
- * plus function 00:00.0).
+ * CMOS RTC, i8042, port 0x92, POST port, the PCI host bridge (mechanism #1 with the 0xcf9 reset register,
+ * plus function 00:00.0), and the ACPI PM1a event and control blocks and PM timer at 0x600 (SCI on line 9), which
+ * a guest uses only when the machine gives it ACPI tables saying so.
  * The PIT is driven by {@link #startTimer()} in real runs; tests drive it with a {@link ManualClock}.
  */
 public final class PcPlatform implements AutoCloseable {
@@ -24,9 +25,16 @@ public final class PcPlatform implements AutoCloseable {
      * @param ramBelow4G   RAM bytes below 4 GiB, for the CMOS memory-size bytes
      * @param ramAbove4G   RAM bytes from 4 GiB up
      * @param resetRequest called (from a vCPU or device thread) when the guest resets the machine
+     * @param powerOffRequest called (from a vCPU thread, once) when the guest powers off through ACPI S5
      */
     public record Config(OutputStream serialOut, NanoClock clock, Clock wallClock, long ramBelow4G, long ramAbove4G,
-                         Runnable resetRequest) {}
+                         Runnable resetRequest, Runnable powerOffRequest) {
+        /** A platform whose ACPI power-off does nothing (the guest then halts, as without ACPI). */
+        public Config(OutputStream serialOut, NanoClock clock, Clock wallClock, long ramBelow4G, long ramAbove4G,
+                      Runnable resetRequest) {
+            this(serialOut, clock, wallClock, ramBelow4G, ramAbove4G, resetRequest, () -> { });
+        }
+    }
 
     private final Config config;
     private final DualPic pic = new DualPic();
@@ -38,6 +46,7 @@ public final class PcPlatform implements AutoCloseable {
     private final SystemControlPortA portA;
     private final PostPort post = new PostPort();
     private final PciHostBridge hostBridge;
+    private final AcpiPm acpiPm;
     private final List<Registration> registrations = new ArrayList<>();
     private PitTimer timer;
 
@@ -56,6 +65,7 @@ public final class PcPlatform implements AutoCloseable {
         i8042 = new I8042(pic.line(I8042.KEYBOARD_IRQ), pic.line(I8042.AUX_IRQ), config.resetRequest());
         portA = new SystemControlPortA(config.resetRequest());
         hostBridge = new PciHostBridge(pci, config.resetRequest());
+        acpiPm = new AcpiPm(config.clock(), pic.line(AcpiPm.SCI_IRQ), config.powerOffRequest());
 
         registrations.add(pic.register(pio));
         registrations.add(pio.register(Pit8254.PORT, 4, "pit", pit));
@@ -66,6 +76,7 @@ public final class PcPlatform implements AutoCloseable {
         registrations.add(pio.register(SystemControlPortA.PORT, 1, "port-a", portA));
         registrations.add(pio.register(PostPort.PORT, 1, "post", post));
         registrations.add(hostBridge.register(pio));
+        registrations.add(acpiPm.register(pio));
         pci.attach(0, new HostBridgeFunction());
         registrations.add(() -> pci.detach(0));
     }
@@ -92,6 +103,8 @@ public final class PcPlatform implements AutoCloseable {
     public PostPort post() { return post; }
 
     public PciHostBridge hostBridge() { return hostBridge; }
+
+    public AcpiPm acpiPm() { return acpiPm; }
 
     @Override
     public synchronized void close() {
