@@ -20,15 +20,30 @@ public final class LinuxLoader {
 
     /** Loads {@code kernel} (bzImage or ELF with a PVH note), {@code initrd} (or null) and {@code cmdline}. */
     public static BootPlan load(GuestMemory memory, Path kernel, Path initrd, String cmdline) {
+        return load(memory, kernel, initrd, cmdline, 0);
+    }
+
+    /**
+     * As {@link #load(GuestMemory, Path, Path, String)}, telling the kernel where the ACPI RSDP is ({@code rsdp}, 0
+     * for none): the zero page's {@code acpi_rsdp_addr} (boot protocol 2.14+) or the PVH start info's
+     * {@code rsdp_paddr}. The tables themselves are the caller's to write; a kernel also finds an RSDP in
+     * 0xE0000-0xFFFFF by itself.
+     */
+    public static BootPlan load(GuestMemory memory, Path kernel, Path initrd, String cmdline, long rsdp) {
         byte[] image = read(kernel, "kernel");
         byte[] ramdisk = initrd == null ? null : read(initrd, "initrd");
-        return load(memory, image, ramdisk, cmdline);
+        return load(memory, image, ramdisk, cmdline, rsdp);
     }
 
     public static BootPlan load(GuestMemory memory, byte[] kernel, byte[] initrd, String cmdline) {
+        return load(memory, kernel, initrd, cmdline, 0);
+    }
+
+    public static BootPlan load(GuestMemory memory, byte[] kernel, byte[] initrd, String cmdline, long rsdp) {
+        if (rsdp < 0) throw new BootException("negative RSDP address");
         try {
-            if (ElfKernel.isElf(kernel)) return loadPvh(memory, ElfKernel.parse(kernel), kernel, initrd, cmdline);
-            if (SetupHeader.isBzImage(kernel)) return loadBzImage(memory, kernel, initrd, cmdline);
+            if (ElfKernel.isElf(kernel)) return loadPvh(memory, ElfKernel.parse(kernel), kernel, initrd, cmdline, rsdp);
+            if (SetupHeader.isBzImage(kernel)) return loadBzImage(memory, kernel, initrd, cmdline, rsdp);
         } catch (GuestMemoryException e) {
             throw new BootException("the kernel does not fit in guest memory: " + e.getMessage(), e);
         }
@@ -46,6 +61,10 @@ public final class LinuxLoader {
     // ------------------------------------------------------------------------------------------- bzImage
 
     static BootPlan loadBzImage(GuestMemory memory, byte[] image, byte[] initrd, String cmdline) {
+        return loadBzImage(memory, image, initrd, cmdline, 0);
+    }
+
+    static BootPlan loadBzImage(GuestMemory memory, byte[] image, byte[] initrd, String cmdline, long rsdp) {
         SetupHeader h = SetupHeader.parse(image);
         List<E820Entry> map = LowMemory.memoryMap(memory);
         int offset = h.kernelOffset();
@@ -74,6 +93,8 @@ public final class LinuxLoader {
         memory.writeByte(zp + SetupHeader.LOADFLAGS, (byte) (h.loadflags() | SetupHeader.LOADED_HIGH | SetupHeader.CAN_USE_HEAP));
         memory.writeInt(zp + SetupHeader.CODE32_START, (int) load);
         memory.writeShort(zp + SetupHeader.HEAP_END_PTR, (short) HEAP_END_PTR);
+        // boot_params.acpi_rsdp_addr is read by kernels of boot protocol 2.14 on; older ones scan for the RSDP.
+        if (rsdp != 0 && h.version() >= 0x20e) memory.writeLong(zp + BootParams.ACPI_RSDP_ADDR, rsdp);
 
         long cmdlineAddress = LowMemory.writeCommandLine(memory, cmdline, h.cmdlineSize());
         memory.writeInt(zp + SetupHeader.CMD_LINE_PTR, (int) cmdlineAddress);
@@ -123,6 +144,10 @@ public final class LinuxLoader {
     // ------------------------------------------------------------------------------------------- PVH
 
     static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline) {
+        return loadPvh(memory, elf, image, initrd, cmdline, 0);
+    }
+
+    static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline, long rsdp) {
         List<E820Entry> map = LowMemory.memoryMap(memory);
         long kernelStart = Long.MAX_VALUE, kernelEnd = 0;
         for (ElfKernel.Segment s : elf.segments()) {
@@ -158,7 +183,7 @@ public final class LinuxLoader {
         memory.writeInt(si + 12, initrd == null ? 0 : 1);            // nr_modules
         memory.writeLong(si + 16, initrd == null ? 0 : LowMemory.MODLIST);
         memory.writeLong(si + 24, cmdlineAddress);
-        memory.writeLong(si + 32, 0);                                // rsdp_paddr: no ACPI
+        memory.writeLong(si + 32, rsdp);                             // rsdp_paddr (0: none)
         memory.writeLong(si + 40, LowMemory.MEMMAP);
         memory.writeInt(si + 48, map.size());
         if (initrd != null) {
@@ -187,7 +212,7 @@ public final class LinuxLoader {
 
     /** Offsets in struct boot_params outside the setup header. */
     static final class BootParams {
-        static final int EXT_RAMDISK_IMAGE = 0x0c0, EXT_RAMDISK_SIZE = 0x0c4, EXT_CMD_LINE_PTR = 0x0c8,
+        static final int ACPI_RSDP_ADDR = 0x070, EXT_RAMDISK_IMAGE = 0x0c0, EXT_RAMDISK_SIZE = 0x0c4, EXT_CMD_LINE_PTR = 0x0c8,
                 E820_ENTRIES = 0x1e8, E820_TABLE = 0x2d0;
 
         private BootParams() { }

@@ -260,6 +260,22 @@ public class LinuxLoaderTest {
     }
 
     @Test
+    public void rsdpAddressGoesToTheZeroPageAndTheStartInfo() {
+        GuestMemory m = memory(64 * MIB);
+        BootPlan plan = LinuxLoader.load(m, standardBzImage(), null, "console=ttyS0", 0xE_0000);
+        assertEquals("boot_params.acpi_rsdp_addr", 0xE_0000L, m.readLong(plan.rsi() + 0x070));
+        assertTrue("the tables' area is reserved in the e820 map", plan.memoryMap().stream()
+                .anyMatch(e -> e.type() == E820Entry.RESERVED && e.address() <= 0xE_0000 && e.end() >= 0x10_0000));
+        GuestMemory none = memory(64 * MIB);
+        BootPlan without = LinuxLoader.load(none, standardBzImage(), null, "console=ttyS0");
+        assertEquals(0, none.readLong(without.rsi() + 0x070));
+
+        GuestMemory pvh = memory(64 * MIB);
+        BootPlan p = LinuxLoader.load(pvh, fakeVmlinux(true), null, "console=ttyS0", 0xE_0000);
+        assertEquals("hvm_start_info.rsdp_paddr", 0xE_0000L, pvh.readLong(p.rbx() + 32));
+    }
+
+    @Test
     public void elfWithoutPvhNoteIsRefused() {
         GuestMemory m = memory(64 * MIB);
         BootException e = assertThrows(BootException.class, () -> LinuxLoader.load(m, fakeVmlinux(false), null, ""));
