@@ -33,4 +33,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Hot-plug slot", description = "Add a PCIe root port with one hot-plug slot: a virtio-pci "
             + "device configured for this VM while it runs is plugged there, and Linux's pciehp makes the guest see it")
     boolean hotplug_slot() default false;
+
+    @AttributeDefinition(name = "ACPI", description = "Give the guest ACPI tables (power-off through ACPI S5); false: no "
+            + "tables, and acpi=off is added to the command line unless it sets acpi=")
+    boolean acpi() default VmOptions.DEFAULT_ACPI;
 }

@@ -12,7 +12,7 @@ import java.util.Locale;
  * {@code VIREO_GUEST_KIT} or {@code ~/.cache/vireo/guest-kit}.
  */
 record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
-                 Accelerator accel, boolean hotplugSlot, boolean stats) {
+                 Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi) {
     /** What runs the guest's instructions. */
     enum Accelerator { EMU, KVM }
 
@@ -30,18 +30,42 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, hotplugSlot, false);
     }
 
+    VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
+              Accelerator accel, boolean hotplugSlot, boolean stats) {
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, hotplugSlot, stats, DEFAULT_ACPI);
+    }
+
     /**
      * The command line the kernel gets. On the emulator the TSC runs at exactly 1 GHz, so unless the user chose
      * otherwise the kernel is told so: calibrating it against host-timed devices fails or, under host stalls, goes wrong.
+     * Without ACPI the kernel gets {@code acpi=off} (unless the line sets {@code acpi=}), so it does not look for
+     * tables that are not there. With ACPI and a hot-plug slot it gets {@code pci=noacpi} (unless it sets
+     * {@code pci=}): PCI is then found and routed as without ACPI. Through the ACPI root bridge Linux would neither
+     * drive the slot (native PCIe hot-plug needs _OSC control, which it does not ask for without ECAM) nor find a
+     * route for a hot-plugged device's own line (it looks it up as the bridge's pin).
      */
     String kernelCommandLine() {
-        if (accel == Accelerator.EMU && !append.contains("tsc_early_khz=") && !append.contains("tsc=")) {
-            return append + " tsc_early_khz=1000000";
+        String line = append;
+        if (!acpi && !hasParameter(line, "acpi")) line = line + " acpi=off";
+        if (guestAcpi() && hotplugSlot && !hasParameter(line, "pci")) line = line + " pci=noacpi";
+        if (accel == Accelerator.EMU && !line.contains("tsc_early_khz=") && !line.contains("tsc=")) {
+            line = line + " tsc_early_khz=1000000";
         }
-        return append;
+        return line;
     }
 
-    static final String DEFAULT_APPEND = "console=ttyS0 acpi=off";
+    /**
+     * Whether the guest will use ACPI: tables are given ({@code --acpi}) and the command line does not say
+     * {@code acpi=off}. The machine then leaves the PCI lines' trigger mode to the guest and keeps line 9 for the SCI;
+     * otherwise it is the PC without ACPI, as firmware leaves it for a kernel that routes nothing itself.
+     */
+    boolean guestAcpi() { return acpi && !words(append).contains("acpi=off"); }
+
+    private static List<String> words(String commandLine) { return List.of(commandLine.trim().split("\\s+")); }
+
+    /** Whether a guest gets ACPI tables unless told otherwise (--acpi, --no-acpi). */
+    static final boolean DEFAULT_ACPI = true;
+    static final String DEFAULT_APPEND = "console=ttyS0";
     static final long DEFAULT_MEMORY = 512L << 20;
     /** A whole distribution (systemd, Python) wants more room than the busybox kit. */
     static final long DEFAULT_ROOTFS_MEMORY = 1L << 30;
@@ -49,7 +73,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static final String DEBIAN_INITRAMFS = "debian/initramfs.cpio.gz";
 
     static final String USAGE = """
-            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--hotplug-slot] [--timeout SECONDS] [--stats]
+            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--hotplug-slot] [--timeout SECONDS] [--stats]
                              [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
@@ -59,8 +83,14 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
               --accel emu|kvm what runs the guest: "emu" = Vireo's x86-64 CPU emulator (default; adds
                               tsc_early_khz=1000000 to the command line unless it sets tsc_early_khz or tsc: the emulated
                               TSC runs at 1 GHz), "kvm" = the host's KVM (/dev/kvm; on PVM hosts only small guests run)
+              --acpi, --no-acpi
+                              give the guest ACPI tables (default: --acpi): RSDP, XSDT, FADT, FACS and a DSDT with the
+                              PCI root and its interrupt routes; PM registers at 0x600 with the SCI on IRQ 9, so a guest
+                              "poweroff" ends the run with exit code 0. --no-acpi keeps the PC without tables and adds
+                              acpi=off to the command line (unless it sets acpi=)
               --hotplug-slot  add a PCIe root port with one hot-plug slot (the kernel's pciehp drives it): a virtio-pci
                               device configured for this machine while the guest runs lands there and the guest sees it
+                              (with ACPI the command line gets pci=noacpi, unless it sets pci=: PCI as without ACPI)
               --timeout SECS  give up after this long with exit code 124 (default: no limit)
               --stats         at exit, print what the emulated CPU did to stderr: instructions (user/kernel), MIPS per
                               5 s, block heat and chaining, TLB misses and page walks, INVLPG, code invalidations,
@@ -118,6 +148,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         Accelerator accel = Accelerator.EMU;
         boolean hotplugSlot = false;
         boolean stats = false;
+        boolean acpi = DEFAULT_ACPI;
         DeviceSpec.Console console = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -130,7 +161,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
                 }
-                case "--rng", "--hotplug-slot", "--stats" -> {
+                case "--rng", "--hotplug-slot", "--stats", "--acpi", "--no-acpi" -> {
                     if (eq > 0) throw new UsageException(option + " takes no value");
                 }
                 case "-h", "--help" -> throw new UsageException(null);
@@ -164,6 +195,8 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                 }
                 case "--hotplug-slot" -> hotplugSlot = true;
                 case "--stats" -> stats = true;
+                case "--acpi" -> acpi = true;
+                case "--no-acpi" -> acpi = false;
                 case "--console-device" -> {
                     if (console != null) throw new UsageException("--console-device given twice");
                     console = parseConsole("console0", value);
@@ -213,7 +246,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (net != null && !net.equals("none")) devices.add(new DeviceSpec.Net("net0", net));
         if (rng) devices.add(new DeviceSpec.Rng("rng0"));
         if (console != null) devices.add(console);
-        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats);
+        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats, acpi);
     }
 
     private static Path path(String option, String value) throws UsageException {

@@ -35,6 +35,10 @@ public final class VmRunner {
     private volatile Vcpu vcpu;
     private volatile boolean restarting;
     private volatile boolean poweringOff;
+    private volatile boolean acpi;
+    private volatile Thread powerOffGrace;
+    /** How long after "reboot: Power down" a guest with ACPI has to reach S5 before the run ends anyway. */
+    static final long POWER_OFF_GRACE_MILLIS = 5000;
     private volatile String machineName = RunCommandComponent.MACHINE_NAME;
     private volatile boolean hostTerminal = true;
 
@@ -82,12 +86,16 @@ public final class VmRunner {
     int run(VmOptions options) {
         long started = System.nanoTime();
         GuestConsole serial = new GuestConsole(console, this::consoleEvent);
+        acpi = options.guestAcpi();
+        powerOffGrace = null;
         try (X86Machine machine = new X86Machine(machineName, options.memory(), serial,
-                () -> finish(EXIT_OK, "the guest reset the machine (reboot)"))) {
+                () -> finish(EXIT_OK, "the guest reset the machine (reboot)"),
+                () -> finish(EXIT_OK, "the guest powered off (ACPI S5)"), acpi)) {
             if (options.hotplugSlot()) machine.addHotplugSlot();   // before the kernel scans PCI
             BootPlan plan;
             try {
-                plan = LinuxLoader.load(machine.memory(), options.kernel(), options.initrd(), options.kernelCommandLine());
+                plan = LinuxLoader.load(machine.memory(), options.kernel(), options.initrd(), options.kernelCommandLine(),
+                        acpi ? X86Machine.ACPI_TABLES : 0);
             } catch (BootException e) {
                 log.println("vireo: cannot boot " + options.kernel() + ": " + e.getMessage());
                 return EXIT_ERROR;
@@ -115,6 +123,12 @@ public final class VmRunner {
                 return EXIT_ERROR;
             }
             for (DeviceSpec d : options.devices()) log.printf("vireo: %s%n", describe(d));
+            if (acpi) {
+                // After the devices: the DSDT routes the INTx pins of the functions plugged now.
+                org.vireo.x86.acpi.AcpiTables.Image tables = machine.writeAcpiTables();
+                log.printf("vireo: ACPI tables at 0x%x (%d bytes: RSDP, XSDT, FADT, FACS, DSDT), PM registers at 0x%x, SCI on IRQ %d%n",
+                        tables.base(), tables.bytes().length, org.vireo.x86.platform.AcpiPm.BASE, org.vireo.x86.platform.AcpiPm.SCI_IRQ);
+            }
             try (HostTerminal terminal = hostTerminal ? HostTerminal.rawIfInteractive() : HostTerminal.untouched()) {
                 Thread input = startKeyboard(machine.platform().com1(), terminal.raw());
                 machine.platform().startTimer();
@@ -123,6 +137,8 @@ public final class VmRunner {
                 thread.start();
                 join(thread, options.timeoutSeconds());
                 if (sampler != null) sampler.interrupt();
+                Thread grace = powerOffGrace;
+                if (grace != null) grace.interrupt();
                 machine.hotplugSlot().ifPresent(PcieRootPort::guestStopped);   // unplugs below need not wait for the guest
                 if (input != null) input.interrupt();
             } finally {
@@ -235,7 +251,21 @@ public final class VmRunner {
             case RESTARTING -> restarting = true;
             case POWER_OFF -> {
                 poweringOff = true;
-                finish(EXIT_OK, "the guest powered off");
+                if (!acpi) {
+                    finish(EXIT_OK, "the guest powered off");
+                    return;
+                }
+                // With ACPI the guest's next step is S5 in PM1a control, which ends the run; a guest that halts
+                // instead ends it when its vCPU halts, and one that does neither (KVM halts in the kernel) after a while.
+                if (powerOffGrace != null) return;
+                powerOffGrace = Thread.ofVirtual().name("vireo-poweroff-grace").start(() -> {
+                    try {
+                        Thread.sleep(POWER_OFF_GRACE_MILLIS);
+                    } catch (InterruptedException e) {
+                        return;                 // the run ended first
+                    }
+                    finish(EXIT_OK, "the guest powered off");
+                });
             }
             case PANIC_END -> finish(EXIT_ERROR, "the guest kernel panicked");
         }

@@ -11,8 +11,8 @@ import java.util.Map;
  * kit may appear after the configuration), everything else when the configuration arrives.
  */
 record VmSpec(String name, String kernel, String initrd, String cmdline, int memoryMib, VmOptions.Accelerator accelerator,
-              boolean hotplugSlot) {
-    static final String DEFAULT_CMDLINE = "console=ttyS0 acpi=off";
+              boolean hotplugSlot, boolean acpi) {
+    static final String DEFAULT_CMDLINE = VmOptions.DEFAULT_APPEND;
     static final int DEFAULT_MEMORY_MIB = 512;
     static final int MIN_MEMORY_MIB = 16;
     static final int MAX_MEMORY_MIB = (int) (X86Machine.MAX_MEMORY >> 20);
@@ -43,9 +43,11 @@ record VmSpec(String name, String kernel, String initrd, String cmdline, int mem
             case "kvm" -> VmOptions.Accelerator.KVM;
             default -> throw new InvalidException("accelerator must be emu or kvm, not \"" + accel + "\"");
         };
+        String acpi = string(properties, "acpi", Boolean.toString(VmOptions.DEFAULT_ACPI)).toLowerCase(Locale.ROOT);
+        if (!acpi.equals("true") && !acpi.equals("false")) throw new InvalidException("acpi must be true or false, not \"" + acpi + "\"");
         return new VmSpec(name, string(properties, "kernel", ""), string(properties, "initrd", ""),
                 string(properties, "cmdline", DEFAULT_CMDLINE), memory, accelerator,
-                Boolean.parseBoolean(string(properties, "hotplug.slot", "false")));
+                Boolean.parseBoolean(string(properties, "hotplug.slot", "false")), Boolean.parseBoolean(acpi));
     }
 
     /** The run's options, with the guest kit's files where none are given. */
@@ -62,7 +64,8 @@ record VmSpec(String name, String kernel, String initrd, String cmdline, int mem
             initrdPath = Path.of(initrd);
             if (!Files.isRegularFile(initrdPath)) throw new InvalidException("no initrd at " + initrdPath);
         }
-        return new VmOptions(kernelPath, initrdPath, cmdline, (long) memoryMib << 20, 0, List.of(), accelerator, hotplugSlot);
+        return new VmOptions(kernelPath, initrdPath, cmdline, (long) memoryMib << 20, 0, List.of(), accelerator, hotplugSlot,
+                false, acpi);
     }
 
     private static String string(Map<String, ?> properties, String key, String fallback) {

@@ -23,12 +23,34 @@ public class VmOptionsTest {
     }
 
     @Test
+    public void acpiOnOrOff() throws Exception {
+        Path kit = kit();
+        VmOptions off = VmOptions.parse(kit, "--no-acpi");
+        assertTrue(!off.acpi());
+        assertEquals("without tables the kernel is told", "console=ttyS0 acpi=off tsc_early_khz=1000000", off.kernelCommandLine());
+        assertEquals("the user's acpi= wins", "console=ttyS0 acpi=noirq",
+                VmOptions.parse(kit, "--no-acpi", "--append", "console=ttyS0 acpi=noirq", "--accel", "kvm").kernelCommandLine());
+        assertTrue(VmOptions.parse(kit, "--no-acpi", "--acpi").acpi());
+        assertEquals("a hot-plug slot with ACPI: PCI as without ACPI", "console=ttyS0 pci=noacpi tsc_early_khz=1000000",
+                VmOptions.parse(kit, "--hotplug-slot").kernelCommandLine());
+        assertEquals("console=ttyS0 acpi=off tsc_early_khz=1000000", VmOptions.parse(kit, "--hotplug-slot", "--no-acpi").kernelCommandLine());
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--acpi=yes"));
+        VmOptions told = VmOptions.parse(kit, "--append", "console=ttyS0 acpi=off", "--hotplug-slot");
+        assertTrue("tables, but a kernel told acpi=off does not use them", told.acpi() && !told.guestAcpi());
+        assertEquals("console=ttyS0 acpi=off tsc_early_khz=1000000", told.kernelCommandLine());
+        assertTrue(VmOptions.parse(kit, "--append", "console=ttyS0 acpi=force").guestAcpi());
+        assertTrue(VmOptions.usage().contains("--no-acpi"));
+    }
+
+    @Test
     public void defaultsComeFromTheGuestKit() throws Exception {
         Path kit = kit();
         VmOptions o = VmOptions.parse(kit);
         assertEquals(kit.resolve("bzImage"), o.kernel());
         assertEquals(kit.resolve("initramfs.cpio.gz"), o.initrd());
-        assertEquals("console=ttyS0 acpi=off", o.append());
+        assertEquals("console=ttyS0", o.append());
+        assertTrue("ACPI by default", o.acpi());
+        assertEquals("console=ttyS0 tsc_early_khz=1000000", o.kernelCommandLine());
         assertEquals(512L << 20, o.memory());
         assertEquals(0, o.timeoutSeconds());
     }
@@ -122,7 +144,7 @@ public class VmOptionsTest {
 
         VmOptions o = VmOptions.parse(kit, "--disk", data.toString(), "--rootfs", root.toString());
         assertEquals(initramfs, o.initrd());
-        assertEquals("console=ttyS0 acpi=off root=/dev/vda rw", o.append());
+        assertEquals("console=ttyS0 root=/dev/vda rw", o.append());
         assertEquals(1L << 30, o.memory());
         assertEquals(new DeviceSpec.Disk("disk0", root.toAbsolutePath(), false), o.devices().get(0));
         assertEquals(new DeviceSpec.Disk("disk1", data.toAbsolutePath(), false), o.devices().get(1));

@@ -193,11 +193,62 @@ public class VmRunnerTest {
             m.pio().write(0x64, 1, 0xfe);
         }, null, "--console-device", "virtio,file=" + hvc, "--disk", image.toString(), "--rng");
         assertEquals(log(), 0, code);
-        // disk0 first whatever the option order, then rng and console; slot 4 is empty. INTx lines from the PIC.
-        assertEquals("1:1af4:1042:irq5 2:1af4:1044:irq9 3:1af4:1043:irq10 4:ffff:ffff:irq255 \n", console());
+        // disk0 first whatever the option order, then rng and console; slot 4 is empty. INTx lines from the PIC, but
+        // not 9: with ACPI (the default) that is the SCI.
+        assertEquals("1:1af4:1042:irq5 2:1af4:1044:irq10 3:1af4:1043:irq11 4:ffff:ffff:irq255 \n", console());
         assertTrue(log(), log().contains("disk0: virtio-blk on " + image));
         assertTrue(log(), log().contains("console0: virtio-console (hvc0) to " + hvc));
         assertTrue("the console file is created when the device is", java.nio.file.Files.exists(hvc));
+    }
+
+    @Test
+    public void withAcpiTheTablesAreInTheBiosAreaAndS5EndsTheRunWithZero() throws Exception {
+        Path image = TestImages.write(folder.getRoot().toPath(), "disk.img", new byte[64 * 1024]);
+        int code = run(m -> {
+            byte[] signature = new byte[8];
+            m.memory().read(X86Machine.ACPI_TABLES, signature, 0, 8);
+            java.util.List<String> routes = new java.util.ArrayList<>();
+            for (var r : m.pciRoutes()) routes.add(r.slot() + ":" + r.pin() + ":" + r.gsi());
+            print(m, new String(signature, StandardCharsets.US_ASCII) + " " + routes + "\n");
+            print(m, "reboot: Power down\n");
+            m.pio().write(org.vireo.x86.platform.AcpiPm.PM1_CNT, 2, 5 << 10 | 1 << 13);     // SLP_TYP S5 | SLP_EN
+        }, null, "--disk", image.toString(), "--rng");
+        assertEquals(log(), 0, code);
+        assertEquals("RSD PTR  [1:1:5, 2:1:10]\nreboot: Power down\n", console());
+        assertTrue(log(), log().contains("the guest powered off (ACPI S5)"));
+        assertTrue(log(), log().contains("ACPI tables at 0xe0000"));
+    }
+
+    @Test
+    public void aGuestThatSaysPowerDownButNeverReachesS5EndsAfterTheGrace() throws Exception {
+        long started = System.nanoTime();
+        int code = run(m -> print(m, "reboot: Power down\n"), null);
+        assertEquals(log(), 0, code);
+        assertTrue(log(), log().contains("the guest powered off after"));
+        assertTrue("waited for S5", System.nanoTime() - started >= VmRunner.POWER_OFF_GRACE_MILLIS * 1_000_000 - 50_000_000);
+    }
+
+    @Test
+    public void aCommandLineWithAcpiOffGetsThePcWithoutAcpi() throws Exception {
+        int code = run(m -> {
+            print(m, m.memory().readLong(X86Machine.ACPI_TABLES) + " " + m.acpi() + "\n");
+            m.pio().write(0x64, 1, 0xfe);
+        }, null, "--append", "console=ttyS0 acpi=off");
+        assertEquals(log(), 0, code);
+        assertEquals("0 false\n", console());
+    }
+
+    @Test
+    public void withoutAcpiNoTablesAndLine9IsForPci() throws Exception {
+        Path image = TestImages.write(folder.getRoot().toPath(), "disk.img", new byte[64 * 1024]);
+        int code = run(m -> {
+            print(m, m.memory().readLong(X86Machine.ACPI_TABLES) + " irq" + (pciConfig(m, 2, 0x3c) & 0xff) + "\n");
+            print(m, "reboot: Power down\n");
+        }, null, "--no-acpi", "--disk", image.toString(), "--rng");
+        assertEquals(log(), 0, code);
+        assertEquals("0 irq9\nreboot: Power down\n", console());
+        assertTrue(log(), log().contains("the guest powered off"));
+        assertTrue(log(), !log().contains("ACPI"));
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.vireo.vmm;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -38,7 +39,11 @@ public class VmSpecTest {
     public void defaults() throws Exception {
         VmSpec s = VmSpec.from(config());
         assertEquals("vm1", s.name());
-        assertEquals("console=ttyS0 acpi=off", s.cmdline());
+        assertEquals("console=ttyS0", s.cmdline());
+        assertTrue(s.acpi());
+        assertTrue(!VmSpec.from(config("acpi", "false")).acpi());
+        assertTrue(!VmSpec.from(config("acpi", false)).acpi());
+        assertThrows(VmSpec.InvalidException.class, () -> VmSpec.from(config("acpi", "maybe")));
         assertEquals(512, s.memoryMib());
         assertEquals(VmOptions.Accelerator.EMU, s.accelerator());
     }

@@ -34,6 +34,32 @@ public class X86MachineTest {
     }
 
     @Test
+    public void withAcpiLine9IsTheSciAndTheGuestProgramsTheElcr() {
+        try (X86Machine m = new X86Machine("t", 64L << 20, new ByteArrayOutputStream(), () -> { }, () -> { }, true)) {
+            assertTrue(m.acpi());
+            Set<Integer> irqs = new HashSet<>();
+            for (int i = 0; i < X86Machine.PCI_IRQS.length - 1; i++) irqs.add(m.allocateIrq());
+            assertFalse("9 is the SCI", irqs.contains(9));
+            assertThrows(IllegalStateException.class, m::allocateIrq);
+            assertEquals("only the SCI is level: Linux sets the routed lines itself", 0x0200,
+                    m.pio().read(0x4d0, 1) | m.pio().read(0x4d1, 1) << 8);
+            org.vireo.x86.acpi.AcpiTables.Image image = m.writeAcpiTables();
+            byte[] signature = new byte[8];
+            m.memory().read(X86Machine.ACPI_TABLES, signature, 0, 8);
+            assertEquals("RSD PTR ", new String(signature, java.nio.charset.StandardCharsets.US_ASCII));
+            assertEquals(X86Machine.ACPI_TABLES, image.rsdp());
+            assertTrue(image.bytes().length <= 0x2_0000);
+        }
+        try (X86Machine m = new X86Machine("t", 64L << 20, new ByteArrayOutputStream(), () -> { }, () -> { }, true)) {
+            m.addHotplugSlot();
+            int line = m.hotplugSlot().get().configRead(0x3c, 1);
+            assertEquals("with a hot-plug slot (pci=noacpi) PCI lines are level as without ACPI", 0x0200 | 1 << line,
+                    m.pio().read(0x4d0, 1) | m.pio().read(0x4d1, 1) << 8);
+            assertTrue("bridges have no route", m.pciRoutes().isEmpty());
+        }
+    }
+
+    @Test
     public void noHotplugSlotUnlessAsked() {
         try (X86Machine m = new X86Machine("t", 32L << 20, new ByteArrayOutputStream(), () -> { })) {
             assertFalse(m.hotplugSlot().isPresent());

@@ -46,8 +46,9 @@ public final class VmCommands {
     public String create(
             @Descriptor("the VM's name: its machine.name, which device configurations use to join it") String name,
             @Descriptor("settings as key=value: kernel (file; default the guest kit's bzImage), initrd (file or none),"
-                    + " cmdline (default \"console=ttyS0 acpi=off\"), memory.mib (16-3072, default 512), vcpus (1),"
-                    + " accelerator (emu or kvm, default emu), hotplug.slot (true: a PCIe hot-plug slot, so dev:add while it runs reaches the guest)") String... settings) throws IOException {
+                    + " cmdline (default \"console=ttyS0\"), memory.mib (16-3072, default 512), vcpus (1),"
+                    + " accelerator (emu or kvm, default emu), hotplug.slot (true: a PCIe hot-plug slot, so dev:add while it runs reaches the guest),"
+                    + " acpi (default true: ACPI tables, and a guest power-off stops the VM; false: none, and acpi=off on the command line)") String... settings) throws IOException {
         VmRequest request = VmRequest.parse(name, Arrays.asList(settings));
         if (configuration(name) != null) throw new IllegalArgumentException("A VM named " + name + " already exists.");
         if (!references("org.vireo.machine.Machine", "(machine.name=" + name + ")").isEmpty()) {

@@ -16,7 +16,7 @@ import java.util.Set;
  */
 record VmRequest(String name, Map<String, Object> properties) {
     static final String FACTORY_PID = "org.vireo.vmm.vm";
-    static final Set<String> KEYS = Set.of("kernel", "initrd", "cmdline", "memory.mib", "vcpus", "accelerator", "hotplug.slot");
+    static final Set<String> KEYS = Set.of("kernel", "initrd", "cmdline", "memory.mib", "vcpus", "accelerator", "hotplug.slot", "acpi");
 
     static VmRequest parse(String name, List<String> settings) {
         if (name == null || name.isBlank() || !name.chars().allMatch(c -> c > ' ' && c < 127 && "()*\\=,/".indexOf(c) < 0)) {
@@ -49,8 +49,8 @@ record VmRequest(String name, Map<String, Object> properties) {
                     if (!a.equals("emu") && !a.equals("kvm")) throw new IllegalArgumentException("accelerator must be emu or kvm, not \"" + value + "\".");
                     yield a;
                 }
-                case "hotplug.slot" -> {
-                    if (!value.equals("true") && !value.equals("false")) throw new IllegalArgumentException("hotplug.slot must be true or false, not \"" + value + "\".");
+                case "hotplug.slot", "acpi" -> {
+                    if (!value.equals("true") && !value.equals("false")) throw new IllegalArgumentException(key + " must be true or false, not \"" + value + "\".");
                     yield Boolean.parseBoolean(value);
                 }
                 case "kernel" -> file(key, value);
