@@ -3,16 +3,8 @@ package org.vireo.guest;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.Test;
-import org.vireo.vmm.VmRunner;
 
 /**
  * The guest kit's kernel with ACPI (the default: no acpi=off on its command line) on the CPU emulator, with a
@@ -35,21 +27,9 @@ public class AcpiIT {
     @Test
     public void linuxUsesTheTablesAndPowersOffThroughS5() throws Exception {
         GuestKit.assumePresent();
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        PrintStream sink = new PrintStream(output, true, StandardCharsets.UTF_8);
-        VmRunner runner = new VmRunner(sink, sink);
-        AtomicInteger exitCode = new AtomicInteger(-1);
-        Thread vm = new Thread(() -> exitCode.set(runner.run("--timeout", Integer.toString(GuestKit.RUN_SECONDS), "--rng",
-                "--append", "console=ttyS0 vireo.cmd=\"" + COMMAND + "\"")), "acpi-it");
-        vm.start();
-        vm.join(TimeUnit.SECONDS.toMillis(GuestKit.RUN_SECONDS + 30));
-        if (vm.isAlive()) {
-            runner.stop();
-            vm.join(TimeUnit.SECONDS.toMillis(10));
-        }
-        String out = output.toString(StandardCharsets.UTF_8);
-        Files.writeString(GuestKit.logFile("AcpiIT"), out);
-        if (exitCode.get() == -1) fail("the VM did not end within " + (GuestKit.RUN_SECONDS + 30) + " s" + GuestKit.tail(out, 40));
+        GuestKit.Run run = GuestKit.runVm("AcpiIT", "--timeout", Integer.toString(GuestKit.RUN_SECONDS), "--rng",
+                "--append", "console=ttyS0 vireo.cmd=\"" + COMMAND + "\"");
+        String out = run.output();
         String context = GuestKit.tail(out, 40);
 
         String tables = GuestKit.field(out, "acpi-tables");
@@ -64,6 +44,6 @@ public class AcpiIT {
         assertTrue("the kernel entered S5" + context, out.contains("ACPI: PM: Preparing to enter system sleep state S5"));
         assertTrue("S5 in PM1a control ended the run" + context, out.contains("the guest powered off (ACPI S5)"));
         assertFalse("no reboot" + context, out.contains("reboot: Restarting system"));
-        assertEquals("vireo run's exit code" + context, 0, exitCode.get());
+        assertEquals("vireo run's exit code" + context, 0, run.exitCode());
     }
 }

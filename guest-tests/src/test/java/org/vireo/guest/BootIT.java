@@ -3,21 +3,13 @@ package org.vireo.guest;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.List;
 import org.junit.Assume;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.Parameterized;
 import org.vireo.kvm.KvmStatus;
-import org.vireo.vmm.VmRunner;
 
 /**
  * The guest kit's Debian kernel boots on the CPU emulator in this JVM (VmRunner as plain Java, no devices) and runs a
@@ -57,24 +49,12 @@ public class BootIT {
             KvmStatus kvm = KvmStatus.probe();
             Assume.assumeTrue("Linux on KVM needs hardware virtualization; this host: " + kvm, kvm.canBootStockKernels());
         }
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        PrintStream sink = new PrintStream(output, true, StandardCharsets.UTF_8);
-        VmRunner runner = new VmRunner(sink, sink);
-        AtomicInteger exitCode = new AtomicInteger(-1);
-        Thread vm = new Thread(() -> exitCode.set(runner.run("--accel", accel, "--timeout", Integer.toString(GuestKit.RUN_SECONDS),
-                "--append", "console=ttyS0 acpi=off vireo.cmd=\"" + COMMAND + "\"")), "boot-it");
-        vm.start();
-        vm.join(TimeUnit.SECONDS.toMillis(GuestKit.RUN_SECONDS + 30));
-        if (vm.isAlive()) {
-            runner.stop();
-            vm.join(TimeUnit.SECONDS.toMillis(10));
-        }
-        String out = output.toString(StandardCharsets.UTF_8);
-        Files.writeString(GuestKit.logFile("BootIT-" + accel), out);
-        if (exitCode.get() == -1) fail("the VM did not end within " + (GuestKit.RUN_SECONDS + 30) + " s" + GuestKit.tail(out, 40));
+        GuestKit.Run run = GuestKit.runVm("BootIT-" + accel, "--accel", accel, "--timeout", Integer.toString(GuestKit.RUN_SECONDS),
+                "--append", "console=ttyS0 acpi=off vireo.cmd=\"" + COMMAND + "\"");
+        String out = run.output();
         String context = GuestKit.tail(out, 40);
 
-        assertEquals("vireo run's exit code (0: the guest rebooted)" + context, 0, exitCode.get());
+        assertEquals("vireo run's exit code (0: the guest rebooted)" + context, 0, run.exitCode());
         assertTrue("/init finished" + context, out.contains("VIREO-INIT-DONE"));
         assertTrue("the command succeeded" + context, out.contains("vireo-init: exit status 0"));
 

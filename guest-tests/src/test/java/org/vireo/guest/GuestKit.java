@@ -2,13 +2,19 @@ package org.vireo.guest;
 
 import static org.junit.Assume.assumeTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.Assert;
+import org.vireo.vmm.VmRunner;
 
 /**
  * The reference guest built by scripts/guest-kit (found as {@code vireo run} finds it: {@code VIREO_GUEST_KIT}, else
@@ -19,6 +25,31 @@ final class GuestKit {
     static final int RUN_SECONDS = 300;
 
     private GuestKit() {}
+
+    /** What one {@code vireo run} in this JVM printed (stdout and stderr together) and its exit code. */
+    record Run(String output, int exitCode) {}
+
+    /**
+     * Runs {@code vireo run ARGS} (VmRunner, in this JVM) on a thread of its own, stopping it if it outlives
+     * {@link #RUN_SECONDS} + 30 s; writes its output to the log file {@code logName} and fails if it did not end.
+     */
+    static Run runVm(String logName, String... args) throws IOException, InterruptedException {
+        ByteArrayOutputStream output = new ByteArrayOutputStream();
+        PrintStream sink = new PrintStream(output, true, StandardCharsets.UTF_8);
+        VmRunner runner = new VmRunner(sink, sink);
+        AtomicInteger exitCode = new AtomicInteger(-1);
+        Thread vm = new Thread(() -> exitCode.set(runner.run(args)), logName);
+        vm.start();
+        vm.join(TimeUnit.SECONDS.toMillis(RUN_SECONDS + 30));
+        if (vm.isAlive()) {
+            runner.stop();
+            vm.join(TimeUnit.SECONDS.toMillis(10));
+        }
+        String out = output.toString(StandardCharsets.UTF_8);
+        Files.writeString(logFile(logName), out);
+        if (exitCode.get() == -1) Assert.fail("the VM did not end within " + (RUN_SECONDS + 30) + " s" + tail(out, 40));
+        return new Run(out, exitCode.get());
+    }
 
     static Path directory() {
         String dir = System.getenv("VIREO_GUEST_KIT");
