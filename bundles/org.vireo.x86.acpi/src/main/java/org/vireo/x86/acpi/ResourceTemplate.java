@@ -71,33 +71,28 @@ public final class ResourceTemplate {
         checkRange("address", min, 0xffff_ffffL);
         checkRange("address", max, 0xffff_ffffL);
         if (max < min) throw new IllegalArgumentException("maximum below minimum");
-        out.write(DWORD_ADDRESS_TAG);
-        out.writeBytes(Aml.le(23, 2));
-        out.write(SPACE_MEMORY);
-        out.write(PRODUCER_FIXED);
-        out.write(1);                                   // read-write, non-cacheable
-        out.writeBytes(Aml.le(0, 4));                   // granularity
-        out.writeBytes(Aml.le(min, 4));
-        out.writeBytes(Aml.le(max, 4));
-        out.writeBytes(Aml.le(0, 4));                   // translation
-        out.writeBytes(Aml.le(max - min + 1, 4));
-        return this;
+        return address(DWORD_ADDRESS_TAG, 4, SPACE_MEMORY, 1, min, max);   // read-write, non-cacheable
     }
 
     private ResourceTemplate wordAddress(int space, int typeFlags, int min, int max) {
         checkRange("minimum", min, 0xffff);
         checkRange("maximum", max, 0xffff);
         if (max < min) throw new IllegalArgumentException("maximum below minimum");
-        out.write(WORD_ADDRESS_TAG);
-        out.writeBytes(Aml.le(13, 2));
+        return address(WORD_ADDRESS_TAG, 2, space, typeFlags, min, max);
+    }
+
+    /** A Word (width 2) or DWord (width 4) Address Space Descriptor, fixed range, no translation (ACPI 6.5, 6.4.3.5). */
+    private ResourceTemplate address(int tag, int width, int space, int typeFlags, long min, long max) {
+        out.write(tag);
+        out.writeBytes(Aml.le(3 + 5 * width, 2));       // space, flags, type flags, then five fields of `width` bytes
         out.write(space);
         out.write(PRODUCER_FIXED);
         out.write(typeFlags);
-        out.writeBytes(Aml.le(0, 2));                   // granularity
-        out.writeBytes(Aml.le(min, 2));
-        out.writeBytes(Aml.le(max, 2));
-        out.writeBytes(Aml.le(0, 2));                   // translation
-        out.writeBytes(Aml.le(max - min + 1, 2));
+        out.writeBytes(Aml.le(0, width));               // granularity
+        out.writeBytes(Aml.le(min, width));
+        out.writeBytes(Aml.le(max, width));
+        out.writeBytes(Aml.le(0, width));               // translation
+        out.writeBytes(Aml.le(max - min + 1, width));
         return this;
     }
 
