@@ -11,7 +11,6 @@ import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.driver.UsedBuffer;
-import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtqueueCallback;
 
 /**
@@ -29,7 +28,7 @@ import org.vireo.virtio.driver.VirtqueueCallback;
  * <p>
  * Thread-safe with one lock per queue; the callback and the notifier always run without it held.
  */
-public final class SplitQueueDriver implements Virtqueue {
+public final class SplitQueueDriver implements QueueDriver {
     private static final long NO_TABLE = -1;
 
     private final GuestMemory memory;
@@ -110,16 +109,20 @@ public final class SplitQueueDriver implements Virtqueue {
         this.freeCount = size;
     }
 
-    public long descAddress() { return descAddr; }
+    @Override public long descAddress() { return descAddr; }
 
     public long availAddress() { return availAddr; }
 
     public long usedAddress() { return usedAddr; }
 
-    /** The callback for {@link #interrupt()}; null for none. */
+    @Override public long driverAreaAddress() { return availAddr; }
+
+    @Override public long deviceAreaAddress() { return usedAddr; }
+
+    @Override
     public void setCallback(VirtqueueCallback callback) { this.callback = callback; }
 
-    /** The transport saw an interrupt for this queue: runs the callback if used buffers are pending. Returns whether it ran. */
+    @Override
     public boolean interrupt() {
         VirtqueueCallback cb = callback;
         if (cb == null || !hasPending()) return false;
@@ -127,7 +130,7 @@ public final class SplitQueueDriver implements Virtqueue {
         return true;
     }
 
-    /** Whether the device has returned buffers that {@link #getBuf()} has not taken yet. */
+    @Override
     public boolean hasPending() {
         lock.lock();
         try {
@@ -137,7 +140,7 @@ public final class SplitQueueDriver implements Virtqueue {
         }
     }
 
-    /** Frees the ring memory (and indirect tables); the queue must be disabled on the device first. */
+    @Override
     public void release() {
         lock.lock();
         try {

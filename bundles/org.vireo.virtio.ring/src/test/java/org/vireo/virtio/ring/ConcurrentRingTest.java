@@ -11,19 +11,33 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameters;
 import org.vireo.memory.GuestAllocator;
 import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.device.DescriptorChain;
+import org.vireo.virtio.device.DeviceQueue;
 import org.vireo.virtio.driver.UsedBuffer;
 
 /**
  * Driver and device on two threads, sleeping between notifications and interrupts exactly as real ones do: a lost
  * wakeup (a missing fence, a wrong event index, a racy restart) shows up as a thread waiting forever, caught by the
- * generous semaphore timeouts.
+ * generous semaphore timeouts. Runs on both ring layouts.
  */
+@RunWith(Parameterized.class)
 public class ConcurrentRingTest {
+    @Parameters(name = "{0}")
+    public static List<Object[]> layouts() { return List.of(new Object[] {"split"}, new Object[] {"packed"}); }
+
+    private final long layout;
+
+    public ConcurrentRingTest(String layout) {
+        this.layout = layout.equals("packed") ? VirtioFeatures.bit(VirtioFeatures.RING_PACKED) : 0;
+    }
+
     private static final int OPS = 50_000;
     private static final long GUARD_SECONDS = 20;
 
@@ -42,16 +56,17 @@ public class ConcurrentRingTest {
         exchange(VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC));
     }
 
-    private void exchange(long features) throws Exception {
+    private void exchange(long ringFeatures) throws Exception {
+        long features = ringFeatures | layout;
         try (Arena arena = Arena.ofShared()) {
             long mem = 1 << 20;
             GuestMemory memory = GuestMemory.allocate(arena, mem);
             GuestAllocator allocator = new GuestAllocator(0x1000, mem - 0x1000);
             Semaphore kicks = new Semaphore(0);
             Semaphore interrupts = new Semaphore(0);
-            SplitQueueDriver driver = new SplitQueueDriver(memory, allocator, 0, 8, features, kicks::release);
-            SplitQueueDevice device = new SplitQueueDevice(memory, 0, 8, driver.descAddress(), driver.availAddress(),
-                    driver.usedAddress(), features);
+            QueueDriver driver = Rings.driver(memory, allocator, 0, 8, features, kicks::release);
+            DeviceQueue device = Rings.device(memory, 0, 8, driver.descAddress(), driver.driverAreaAddress(),
+                    driver.deviceAreaAddress(), features);
             GuestRange out = new GuestRange(allocator.allocate(8, 8), 8);
             GuestRange in = new GuestRange(allocator.allocate(8, 8), 8);
             AtomicReference<Throwable> deviceFailure = new AtomicReference<>();

@@ -8,14 +8,28 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.After;
 import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameters;
 import org.vireo.memory.GuestAllocator;
 import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestRange;
 import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.device.DescriptorChain;
+import org.vireo.virtio.device.DeviceQueue;
 
 /** A used chain's written bytes are reported to guest memory's device-write observer (a CPU's code cache). */
+@RunWith(Parameterized.class)
 public class DeviceWriteReportTest {
+    @Parameters(name = "{0}")
+    public static List<Object[]> layouts() { return List.of(new Object[] {"split"}, new Object[] {"packed"}); }
+
+    private final long layout;
+
+    public DeviceWriteReportTest(String layout) {
+        this.layout = layout.equals("packed") ? VirtioFeatures.bit(VirtioFeatures.RING_PACKED) : 0;
+    }
+
     private final Arena arena = Arena.ofConfined();
     private final GuestMemory memory = GuestMemory.allocate(arena, 1 << 20);
     private final GuestAllocator allocator = new GuestAllocator(0x1000, (1 << 20) - 0x1000);
@@ -26,9 +40,9 @@ public class DeviceWriteReportTest {
 
     private void roundTrip(long features, int written) throws Exception {
         memory.setDeviceWriteObserver((address, length) -> reported.add(new GuestRange(address, length)));
-        SplitQueueDriver driver = new SplitQueueDriver(memory, allocator, 0, 8, features, () -> {});
-        SplitQueueDevice device = new SplitQueueDevice(memory, 0, 8, driver.descAddress(), driver.availAddress(),
-                driver.usedAddress(), features);
+        QueueDriver driver = Rings.driver(memory, allocator, 0, 8, features | layout, () -> {});
+        DeviceQueue device = Rings.device(memory, 0, 8, driver.descAddress(), driver.driverAreaAddress(),
+                driver.deviceAreaAddress(), features | layout);
         List<GuestRange> out = List.of(new GuestRange(0x80000, 16));
         List<GuestRange> in = List.of(new GuestRange(0x90000, 100), new GuestRange(0xa0000, 100));
         assertTrue(driver.addBuf(out, in, "t"));
@@ -57,9 +71,9 @@ public class DeviceWriteReportTest {
     @Test
     public void bytesWrittenThroughTheChainBeyondTheUsedLengthAreReported() throws Exception {
         memory.setDeviceWriteObserver((address, length) -> reported.add(new GuestRange(address, length)));
-        SplitQueueDriver driver = new SplitQueueDriver(memory, allocator, 0, 8, 0, () -> {});
-        SplitQueueDevice device = new SplitQueueDevice(memory, 0, 8, driver.descAddress(), driver.availAddress(),
-                driver.usedAddress(), 0);
+        QueueDriver driver = Rings.driver(memory, allocator, 0, 8, layout, () -> {});
+        DeviceQueue device = Rings.device(memory, 0, 8, driver.descAddress(), driver.driverAreaAddress(),
+                driver.deviceAreaAddress(), layout);
         List<GuestRange> in = List.of(new GuestRange(0x90000, 100), new GuestRange(0xa0000, 100));
         assertTrue(driver.addBuf(List.of(), in, "t"));
         driver.kick();
