@@ -27,7 +27,8 @@ final class GuestKit {
     private GuestKit() {}
 
     /** What one {@code vireo run} in this JVM printed (stdout and stderr together) and its exit code. */
-    record Run(String output, int exitCode) {}
+    /** What a run printed, its exit code, and the host's clock (epoch seconds) when it had ended. */
+    record Run(String output, int exitCode, long endedAtEpochSecond) {}
 
     /**
      * Runs {@code vireo run ARGS} (VmRunner, in this JVM) on a thread of its own, stopping it if it outlives
@@ -48,7 +49,7 @@ final class GuestKit {
         String out = output.toString(StandardCharsets.UTF_8);
         Files.writeString(logFile(logName), out);
         if (exitCode.get() == -1) Assert.fail("the VM did not end within " + (RUN_SECONDS + 30) + " s" + tail(out, 40));
-        return new Run(out, exitCode.get());
+        return new Run(out, exitCode.get(), java.time.Instant.now().getEpochSecond());
     }
 
     static Path directory() {

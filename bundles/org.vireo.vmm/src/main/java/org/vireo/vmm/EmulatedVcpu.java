@@ -1,13 +1,17 @@
 package org.vireo.vmm;
 
+import java.util.Optional;
 import org.vireo.x86.boot.BootPlan;
 import org.vireo.x86.cpu.CpuState;
 import org.vireo.x86.cpu.DescriptorTable;
 import org.vireo.x86.cpu.InterruptSource;
+import org.vireo.x86.cpu.LocalApicPort;
 import org.vireo.x86.cpu.Segment;
 import org.vireo.x86.cpu.StopReason;
 import org.vireo.x86.cpu.X86Cpu;
 import org.vireo.x86.platform.DualPic;
+import org.vireo.x86.platform.InterruptOutput;
+import org.vireo.x86.platform.LocalApic;
 
 /** The CPU emulator wired into an {@link X86Machine}: the one class of this bundle that knows org.vireo.x86.cpu. */
 final class EmulatedVcpu implements Vcpu {
@@ -18,11 +22,24 @@ final class EmulatedVcpu implements Vcpu {
 
     EmulatedVcpu(X86Machine machine) {
         DualPic pic = machine.platform().pic();
+        Optional<LocalApic> apic = machine.localApic();
+        // With a local APIC the CPU takes interrupts from it (the PIC reaches it through LINT0), else from the PIC.
+        InterruptOutput source = apic.<InterruptOutput>map(a -> a).orElse(pic);
         cpu = new X86Cpu(machine.memory(), machine.pio(), machine.mmio(), new InterruptSource() {
-            @Override public boolean interruptPending() { return pic.interruptPending(); }
-            @Override public int acknowledgeInterrupt() { return pic.acknowledgeInterrupt(); }
+            @Override public boolean interruptPending() { return source.interruptPending(); }
+            @Override public int acknowledgeInterrupt() { return source.acknowledgeInterrupt(); }
         });
         pic.setWake(cpu::wakeUp);
+        apic.ifPresent(a -> {
+            a.setWake(cpu::wakeUp);
+            cpu.attachLocalApic(new LocalApicPort() {
+                @Override public int apicId() { return a.apicId(); }
+                @Override public long apicBase() { return a.apicBase(); }
+                @Override public void setApicBase(long value) { a.setApicBase(value); }
+                @Override public long tscDeadline() { return a.tscDeadline(); }
+                @Override public void setTscDeadline(long deadline, long tscNow) { a.setTscDeadline(deadline, tscNow); }
+            });
+        });
         // Device DMA (virtio buffers) must drop code the CPU decoded from the old bytes.
         machine.memory().setDeviceWriteObserver(cpu::invalidateCode);
     }

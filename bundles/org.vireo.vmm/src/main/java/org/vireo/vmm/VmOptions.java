@@ -38,6 +38,9 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     /**
      * The command line the kernel gets. On the emulator the TSC runs at exactly 1 GHz, so unless the user chose
      * otherwise the kernel is told so: calibrating it against host-timed devices fails or, under host stalls, goes wrong.
+     * It is also told the TSC is reliable (it is the host's monotonic clock): the clocksource watchdog would otherwise
+     * compare it with jiffies, which lose ticks whenever the slow emulated kernel takes a timer interrupt more than a
+     * tick late, and wrongly switch the guest to the much slower ACPI PM timer.
      * Without ACPI the kernel gets {@code acpi=off} (unless the line sets {@code acpi=}), so it does not look for
      * tables that are not there. With ACPI and a hot-plug slot it gets {@code pci=noacpi} (unless it sets
      * {@code pci=}): PCI is then found and routed as without ACPI. Through the ACPI root bridge Linux would neither
@@ -49,7 +52,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (!acpi && !hasParameter(line, "acpi")) line = line + " acpi=off";
         if (guestAcpi() && hotplugSlot && !hasParameter(line, "pci")) line = line + " pci=noacpi";
         if (accel == Accelerator.EMU && !line.contains("tsc_early_khz=") && !line.contains("tsc=")) {
-            line = line + " tsc_early_khz=1000000";
+            line = line + " tsc_early_khz=1000000 tsc=reliable";
         }
         return line;
     }
@@ -60,6 +63,14 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
      * otherwise it is the PC without ACPI, as firmware leaves it for a kernel that routes nothing itself.
      */
     boolean guestAcpi() { return acpi && !words(append).contains("acpi=off"); }
+
+    /**
+     * Whether the machine gets a local APIC and an IOAPIC (described in the MADT): with ACPI, on the emulator (KVM's
+     * vCPU takes its interrupts from the PIC; its in-kernel APIC is not wired yet), and without the hot-plug slot, whose
+     * guest routes PCI interrupts without ACPI (pci=noacpi), which in IOAPIC mode finds no route for the root port's
+     * INTx line (the port has no MSI).
+     */
+    boolean guestApic() { return guestAcpi() && accel == Accelerator.EMU && !hotplugSlot; }
 
     private static List<String> words(String commandLine) { return List.of(commandLine.trim().split("\\s+")); }
 
@@ -81,13 +92,15 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
               --append ARGS   kernel command line (default: "%s")
               --mem SIZE      guest RAM: bytes, or with a K, M or G suffix (default: 512M; at most 3G)
               --accel emu|kvm what runs the guest: "emu" = Vireo's x86-64 CPU emulator (default; adds
-                              tsc_early_khz=1000000 to the command line unless it sets tsc_early_khz or tsc: the emulated
-                              TSC runs at 1 GHz), "kvm" = the host's KVM (/dev/kvm; on PVM hosts only small guests run)
+                              "tsc_early_khz=1000000 tsc=reliable" to the command line unless it sets tsc_early_khz or
+                              tsc: the emulated TSC is the host's clock at 1 GHz), "kvm" = the host's KVM (/dev/kvm; on
+                              PVM hosts only small guests run)
               --acpi, --no-acpi
-                              give the guest ACPI tables (default: --acpi): RSDP, XSDT, FADT, FACS and a DSDT with the
-                              PCI root and its interrupt routes; PM registers at 0x600 with the SCI on IRQ 9, so a guest
-                              "poweroff" ends the run with exit code 0. --no-acpi keeps the PC without tables and adds
-                              acpi=off to the command line (unless it sets acpi=)
+                              give the guest ACPI tables (default: --acpi): RSDP, XSDT, FADT, FACS, a DSDT with the
+                              PCI root and its interrupt routes and, on the emulator, a MADT with a local APIC and an
+                              IOAPIC (virtio-pci devices then use MSI-X); PM registers at 0x600 with the SCI on IRQ 9, so
+                              a guest "poweroff" ends the run with exit code 0. --no-acpi keeps the PC without tables
+                              (8259 PIC only) and adds acpi=off to the command line (unless it sets acpi=)
               --hotplug-slot  add a PCIe root port with one hot-plug slot (the kernel's pciehp drives it): a virtio-pci
                               device configured for this machine while the guest runs lands there and the guest sees it
                               (with ACPI the command line gets pci=noacpi, unless it sets pci=: PCI as without ACPI)

@@ -90,7 +90,7 @@ public final class VmRunner {
         powerOffGrace = null;
         try (X86Machine machine = new X86Machine(machineName, options.memory(), serial,
                 () -> finish(EXIT_OK, "the guest reset the machine (reboot)"),
-                () -> finish(EXIT_OK, "the guest powered off (ACPI S5)"), acpi)) {
+                () -> finish(EXIT_OK, "the guest powered off (ACPI S5)"), acpi, options.guestApic())) {
             if (options.hotplugSlot()) machine.addHotplugSlot();   // before the kernel scans PCI
             BootPlan plan;
             try {
@@ -126,8 +126,9 @@ public final class VmRunner {
             if (acpi) {
                 // After the devices: the DSDT routes the INTx pins of the functions plugged now.
                 org.vireo.x86.acpi.AcpiTables.Image tables = machine.writeAcpiTables();
-                log.printf("vireo: ACPI tables at 0x%x (%d bytes: RSDP, XSDT, FADT, FACS, DSDT), PM registers at 0x%x, SCI on IRQ %d%n",
-                        tables.base(), tables.bytes().length, org.vireo.x86.platform.AcpiPm.BASE, org.vireo.x86.platform.AcpiPm.SCI_IRQ);
+                log.printf("vireo: ACPI tables at 0x%x (%d bytes: RSDP, XSDT, FADT, FACS, DSDT%s), PM registers at 0x%x, SCI on IRQ %d%n",
+                        tables.base(), tables.bytes().length, tables.madt() != 0 ? ", MADT: local APIC, IOAPIC" : "",
+                        org.vireo.x86.platform.AcpiPm.BASE, org.vireo.x86.platform.AcpiPm.SCI_IRQ);
             }
             try (HostTerminal terminal = hostTerminal ? HostTerminal.rawIfInteractive() : HostTerminal.untouched()) {
                 Thread input = startKeyboard(machine.platform().com1(), terminal.raw());

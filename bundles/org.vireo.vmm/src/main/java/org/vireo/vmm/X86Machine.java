@@ -16,6 +16,9 @@ import org.vireo.machine.Machine;
 import org.vireo.memory.GuestMemory;
 import org.vireo.x86.acpi.AcpiTables;
 import org.vireo.x86.platform.AcpiPm;
+import org.vireo.x86.platform.ApicBus;
+import org.vireo.x86.platform.IoApic;
+import org.vireo.x86.platform.LocalApic;
 import org.vireo.x86.platform.NanoClock;
 import org.vireo.x86.platform.PcPlatform;
 
@@ -74,15 +77,25 @@ public final class X86Machine implements Machine, AutoCloseable {
      */
     public X86Machine(String name, long memoryBytes, OutputStream serialOut, Runnable resetRequest, Runnable powerOffRequest,
                       boolean acpi) {
-        this(name, memoryBytes, serialOut, resetRequest, powerOffRequest, acpi, NanoClock.host(), Clock.systemUTC());
+        this(name, memoryBytes, serialOut, resetRequest, powerOffRequest, acpi, false);
+    }
+
+    /**
+     * @param apic whether the machine has a local APIC and an IOAPIC (ACPI's MADT describes them, so only with
+     *             {@code acpi}); the CPU must then be one that takes its interrupts from {@link #localApic()}
+     */
+    public X86Machine(String name, long memoryBytes, OutputStream serialOut, Runnable resetRequest, Runnable powerOffRequest,
+                      boolean acpi, boolean apic) {
+        this(name, memoryBytes, serialOut, resetRequest, powerOffRequest, acpi, apic, NanoClock.host(), Clock.systemUTC());
     }
 
     X86Machine(String name, long memoryBytes, OutputStream serialOut, Runnable resetRequest, NanoClock clock, Clock wallClock) {
-        this(name, memoryBytes, serialOut, resetRequest, () -> { }, false, clock, wallClock);
+        this(name, memoryBytes, serialOut, resetRequest, () -> { }, false, false, clock, wallClock);
     }
 
     X86Machine(String name, long memoryBytes, OutputStream serialOut, Runnable resetRequest, Runnable powerOffRequest,
-               boolean acpi, NanoClock clock, Clock wallClock) {
+               boolean acpi, boolean apic, NanoClock clock, Clock wallClock) {
+        if (apic && !acpi) throw new IllegalArgumentException("the APICs are described to the guest by ACPI: apic needs acpi");
         if (memoryBytes < MIN_MEMORY) throw new IllegalArgumentException("a PC needs at least 2 MiB of memory");
         if (memoryBytes > MAX_MEMORY) {
             throw new IllegalArgumentException(String.format("at most %d MiB of memory: RAM must end below the PCI hole at 0x%x",
@@ -93,8 +106,8 @@ public final class X86Machine implements Machine, AutoCloseable {
         this.acpi = acpi;
         this.linesSetByFirmware = !acpi;
         this.memory = GuestMemory.allocate(arena, memoryBytes);
-        this.platform = new PcPlatform(pio, pci, new PcPlatform.Config(serialOut, clock, wallClock, memoryBytes, 0, resetRequest,
-                powerOffRequest));
+        this.platform = new PcPlatform(pio, mmio, pci, new PcPlatform.Config(serialOut, clock, wallClock, memoryBytes, 0, resetRequest,
+                powerOffRequest, apic));
         if (acpi) platform.pic().setLevelTriggered(AcpiPm.SCI_IRQ, true);   // the SCI is level-triggered
     }
 
@@ -103,7 +116,7 @@ public final class X86Machine implements Machine, AutoCloseable {
     @Override public IoBus mmio() { return mmio; }
     @Override public IoBus pio() { return pio; }
     @Override public PciBus pci() { return pci; }
-    @Override public InterruptController interrupts() { return platform.pic(); }
+    @Override public InterruptController interrupts() { return platform.interrupts(); }
     @Override public AddressAllocator mmioSpace() { return mmioSpace; }
     @Override public Optional<JavaGuest> javaGuest() { return Optional.empty(); }
 
@@ -112,14 +125,21 @@ public final class X86Machine implements Machine, AutoCloseable {
     /** Whether this machine gives its guest ACPI tables (and keeps line 9 for the SCI). */
     public boolean acpi() { return acpi; }
 
+    /** The vCPU's local APIC, on a machine with APICs. */
+    public Optional<LocalApic> localApic() { return platform.apicBus().map(b -> b.localApics().getFirst()); }
+
     /**
      * Writes the ACPI tables of this machine as it is now into guest memory at {@link #ACPI_TABLES}: call it after
      * the devices present at boot are plugged (the DSDT's _PRT routes their INTx pins) and before the vCPU starts.
      */
     public AcpiTables.Image writeAcpiTables() {
+        AcpiTables.Apics apics = localApic().map(apic -> new AcpiTables.Apics(LocalApic.DEFAULT_BASE, List.of(apic.apicId()), 0,
+                IoApic.DEFAULT_BASE, List.of(new AcpiTables.InterruptOverride(0, ApicBus.PIT_PIN, 0),
+                        new AcpiTables.InterruptOverride(AcpiPm.SCI_IRQ, AcpiPm.SCI_IRQ, AcpiTables.InterruptOverride.LEVEL_HIGH)), 1))
+                .orElse(null);
         AcpiTables.Image image = AcpiTables.build(new AcpiTables.Config(ACPI_TABLES, AcpiPm.PM1_EVT, AcpiPm.PM1_CNT, AcpiPm.PM_TMR,
                 AcpiPm.SCI_IRQ, org.vireo.x86.platform.PciHostBridge.RESET_CONTROL_PORT, 0x06, MMIO_BASE, MMIO_END,
-                pciRoutes(), List.of()));
+                pciRoutes(), List.of(), apics));
         memory.write(ACPI_TABLES, image.bytes(), 0, image.bytes().length);
         return image;
     }
@@ -160,7 +180,7 @@ public final class X86Machine implements Machine, AutoCloseable {
             mmioSpace.free(window);
             throw e;
         }
-        PcieRootPort port = new PcieRootPort(1, window, HOTPLUG_WINDOW, irq, platform.pic().line(irq));
+        PcieRootPort port = new PcieRootPort(1, window, HOTPLUG_WINDOW, irq, platform.interrupts().line(irq));
         try {
             pci.attach(port);
         } catch (RuntimeException e) {

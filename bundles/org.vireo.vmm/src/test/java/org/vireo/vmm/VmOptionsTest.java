@@ -1,6 +1,7 @@
 package org.vireo.vmm;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -27,19 +28,23 @@ public class VmOptionsTest {
         Path kit = kit();
         VmOptions off = VmOptions.parse(kit, "--no-acpi");
         assertTrue(!off.acpi());
-        assertEquals("without tables the kernel is told", "console=ttyS0 acpi=off tsc_early_khz=1000000", off.kernelCommandLine());
+        assertEquals("without tables the kernel is told", "console=ttyS0 acpi=off tsc_early_khz=1000000 tsc=reliable", off.kernelCommandLine());
         assertEquals("the user's acpi= wins", "console=ttyS0 acpi=noirq",
                 VmOptions.parse(kit, "--no-acpi", "--append", "console=ttyS0 acpi=noirq", "--accel", "kvm").kernelCommandLine());
         assertTrue(VmOptions.parse(kit, "--no-acpi", "--acpi").acpi());
-        assertEquals("a hot-plug slot with ACPI: PCI as without ACPI", "console=ttyS0 pci=noacpi tsc_early_khz=1000000",
+        assertEquals("a hot-plug slot with ACPI: PCI as without ACPI", "console=ttyS0 pci=noacpi tsc_early_khz=1000000 tsc=reliable",
                 VmOptions.parse(kit, "--hotplug-slot").kernelCommandLine());
-        assertEquals("console=ttyS0 acpi=off tsc_early_khz=1000000", VmOptions.parse(kit, "--hotplug-slot", "--no-acpi").kernelCommandLine());
+        assertEquals("console=ttyS0 acpi=off tsc_early_khz=1000000 tsc=reliable", VmOptions.parse(kit, "--hotplug-slot", "--no-acpi").kernelCommandLine());
         assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--acpi=yes"));
         VmOptions told = VmOptions.parse(kit, "--append", "console=ttyS0 acpi=off", "--hotplug-slot");
         assertTrue("tables, but a kernel told acpi=off does not use them", told.acpi() && !told.guestAcpi());
-        assertEquals("console=ttyS0 acpi=off tsc_early_khz=1000000", told.kernelCommandLine());
+        assertEquals("console=ttyS0 acpi=off tsc_early_khz=1000000 tsc=reliable", told.kernelCommandLine());
         assertTrue(VmOptions.parse(kit, "--append", "console=ttyS0 acpi=force").guestAcpi());
         assertTrue(VmOptions.usage().contains("--no-acpi"));
+        assertTrue("APICs with ACPI on the emulator", VmOptions.parse(kit).guestApic());
+        assertFalse("not on KVM", VmOptions.parse(kit, "--accel", "kvm").guestApic());
+        assertFalse("not without ACPI", off.guestApic() || told.guestApic());
+        assertFalse("not with the hot-plug slot", VmOptions.parse(kit, "--hotplug-slot").guestApic());
     }
 
     @Test
@@ -50,7 +55,7 @@ public class VmOptionsTest {
         assertEquals(kit.resolve("initramfs.cpio.gz"), o.initrd());
         assertEquals("console=ttyS0", o.append());
         assertTrue("ACPI by default", o.acpi());
-        assertEquals("console=ttyS0 tsc_early_khz=1000000", o.kernelCommandLine());
+        assertEquals("console=ttyS0 tsc_early_khz=1000000 tsc=reliable", o.kernelCommandLine());
         assertEquals(512L << 20, o.memory());
         assertEquals(0, o.timeoutSeconds());
     }

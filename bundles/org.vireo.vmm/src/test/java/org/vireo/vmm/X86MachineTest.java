@@ -106,4 +106,32 @@ public class X86MachineTest {
         assertThrows(IllegalArgumentException.class, () -> new X86Machine("t", (3L << 30) + 4096, new ByteArrayOutputStream(), () -> { }));
         assertThrows(IllegalArgumentException.class, () -> new X86Machine("t", 1L << 20, new ByteArrayOutputStream(), () -> { }));
     }
+
+    @Test
+    public void withApicsTheLocalApicAndIoApicAreMappedMsisReachTheCpuAndTheTablesHaveAMadt() {
+        try (X86Machine m = new X86Machine("t", 64L << 20, new ByteArrayOutputStream(), () -> { }, () -> { }, true, true)) {
+            assertTrue(m.localApic().isPresent());
+            assertEquals("the local APIC's version register", 0x0005_0014L, m.mmio().read(0xFEE0_0030L, 4));
+            assertEquals("the IOAPIC's version register", 0x0017_0020L, ioApicRegister(m, 1));
+            m.mmio().write(0xFEE0_00F0L, 4, 0x1ff);                  // software enable
+            m.interrupts().sendMsi(0xFEE0_0000L, 0x41);
+            assertTrue(m.localApic().get().interruptPending());
+            assertEquals(0x41, m.localApic().get().acknowledgeInterrupt());
+            org.vireo.x86.acpi.AcpiTables.Image image = m.writeAcpiTables();
+            byte[] signature = new byte[4];
+            m.memory().read(image.madt(), signature, 0, 4);
+            assertEquals("APIC", new String(signature, java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        try (X86Machine m = new X86Machine("t", 64L << 20, new ByteArrayOutputStream(), () -> { }, () -> { }, true)) {
+            assertFalse(m.localApic().isPresent());
+            assertEquals("no MADT", 0, m.writeAcpiTables().madt());
+        }
+        assertThrows("the MADT is ACPI's", IllegalArgumentException.class,
+                () -> new X86Machine("t", 64L << 20, new ByteArrayOutputStream(), () -> { }, () -> { }, false, true));
+    }
+
+    private static long ioApicRegister(X86Machine m, int index) {
+        m.mmio().write(0xFEC0_0000L, 4, index);
+        return m.mmio().read(0xFEC0_0010L, 4);
+    }
 }

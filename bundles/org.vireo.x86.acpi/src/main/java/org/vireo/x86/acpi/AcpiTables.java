@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * The ACPI tables of a PC without firmware, built as one block of bytes the machine copies into guest memory at
  * {@link Config#base()}: RSDP (revision 2) first, so Linux's scan of 0xE0000-0xFFFFF finds it on a 16-byte
- * boundary, then the XSDT, FADT (revision 6), FACS and DSDT. No MADT (no local APIC yet), no MCFG (no ECAM).
+ * boundary, then the XSDT, FADT (revision 6), FACS, DSDT and, on a machine with APICs, the MADT. No MCFG (no ECAM).
  *
  * <p>The DSDT describes {@code \_S5_} (power-off through PM1a control), the PCI root bridge (PNP0A03) with its
  * windows and a _PRT that routes each bus-0 function's INTx pin to the PIC line it uses, and every virtio-mmio
@@ -64,9 +64,18 @@ public final class AcpiTables {
      * @param pciMmioEnd   end (exclusive) of the PCI memory window
      * @param pciRoutes    the INTx routes of bus 0 (empty: no _PRT)
      * @param mmioDevices  virtio-mmio devices to describe
+     * @param apics        the interrupt controllers the MADT lists, or null for a machine with the 8259 only (no MADT)
      */
     public record Config(long base, int pm1aEvent, int pm1aControl, int pmTimer, int sci, int resetPort, int resetValue,
-                         long pciMmioBase, long pciMmioEnd, List<PciRoute> pciRoutes, List<MmioDevice> mmioDevices) {
+                         long pciMmioBase, long pciMmioEnd, List<PciRoute> pciRoutes, List<MmioDevice> mmioDevices,
+                         Apics apics) {
+        /** A machine without APICs: no MADT. */
+        public Config(long base, int pm1aEvent, int pm1aControl, int pmTimer, int sci, int resetPort, int resetValue,
+                      long pciMmioBase, long pciMmioEnd, List<PciRoute> pciRoutes, List<MmioDevice> mmioDevices) {
+            this(base, pm1aEvent, pm1aControl, pmTimer, sci, resetPort, resetValue, pciMmioBase, pciMmioEnd, pciRoutes, mmioDevices,
+                    null);
+        }
+
         public Config {
             if ((base & 0xf) != 0 || base < 0 || base + MAX_SIZE > 1L << 32) throw new IllegalArgumentException("tables at a 16-byte boundary below 4 GiB");
             if (sci < 0 || sci > 255) throw new IllegalArgumentException("SCI line 0-255, not " + sci);
@@ -76,8 +85,38 @@ public final class AcpiTables {
         }
     }
 
-    /** The tables as bytes for {@code base}; {@code rsdp} is where the RSDP lies (also the block's start). */
-    public record Image(long base, byte[] bytes, long rsdp, long xsdt, long fadt, long facs, long dsdt) {}
+    /**
+     * An ISA interrupt that does not arrive at the IOAPIC pin of its own number, or not edge-triggered active-high
+     * (MADT interrupt source override).
+     *
+     * @param flags MPS INTI flags: polarity in bits 0-1 (1 high, 3 low), trigger mode in bits 2-3 (1 edge, 3 level)
+     */
+    public record InterruptOverride(int isaIrq, int gsi, int flags) {
+        /** Active high, level-triggered: the SCI. */
+        public static final int LEVEL_HIGH = 0x000d;
+    }
+
+    /**
+     * The APICs of the machine for the MADT.
+     *
+     * @param localApicAddress the local APICs' register page
+     * @param apicIds          one local APIC per processor, its ACPI processor UID the list index
+     * @param ioApicId         the IOAPIC's ID
+     * @param ioApicAddress    the IOAPIC's registers
+     * @param overrides        ISA interrupts routed elsewhere (IRQ 0 to GSI 2, the SCI as level)
+     * @param nmiLint          the local APIC input wired to NMI on every processor (1 on a PC), or -1 for none
+     */
+    public record Apics(long localApicAddress, List<Integer> apicIds, int ioApicId, long ioApicAddress,
+                        List<InterruptOverride> overrides, int nmiLint) {
+        public Apics {
+            apicIds = List.copyOf(apicIds);
+            overrides = List.copyOf(overrides);
+            if (apicIds.isEmpty() || apicIds.size() > 255) throw new IllegalArgumentException("1-255 local APICs, not " + apicIds.size());
+        }
+    }
+
+    /** The tables as bytes for {@code base}; {@code rsdp} is where the RSDP lies (also the block's start); madt is 0 without one. */
+    public record Image(long base, byte[] bytes, long rsdp, long xsdt, long fadt, long facs, long dsdt, long madt) {}
 
     private AcpiTables() { }
 
@@ -86,21 +125,24 @@ public final class AcpiTables {
         long base = config.base();
         long rsdp = base;
         long xsdt = base + align(RSDP_LENGTH, 16);
-        int xsdtLength = HEADER_LENGTH + 8;
+        int xsdtLength = HEADER_LENGTH + 8 * (config.apics() != null ? 2 : 1);
         long fadt = xsdt + align(xsdtLength, 16);
         long facs = align(fadt + FADT_LENGTH, 64);           // the FACS must be 64-byte aligned
         long dsdt = facs + FACS_LENGTH;
         byte[] dsdtBytes = dsdt(config);
-        long end = dsdt + dsdtBytes.length;
+        byte[] madtBytes = config.apics() != null ? madt(config.apics()) : null;
+        long madt = madtBytes != null ? align(dsdt + dsdtBytes.length, 16) : 0;
+        long end = madtBytes != null ? madt + madtBytes.length : dsdt + dsdtBytes.length;
         if (end - base > MAX_SIZE) throw new IllegalArgumentException("the ACPI tables need " + (end - base) + " bytes, more than " + MAX_SIZE);
 
         ByteBuffer out = ByteBuffer.allocate((int) (end - base)).order(ByteOrder.LITTLE_ENDIAN);
         out.put((int) (rsdp - base), rsdp(xsdt));
-        out.put((int) (xsdt - base), xsdt(List.of(fadt)));
+        out.put((int) (xsdt - base), xsdt(madtBytes != null ? List.of(fadt, madt) : List.of(fadt)));
         out.put((int) (fadt - base), fadt(config, facs, dsdt));
         out.put((int) (facs - base), facs());
         out.put((int) (dsdt - base), dsdtBytes);
-        return new Image(base, out.array(), rsdp, xsdt, fadt, facs, dsdt);
+        if (madtBytes != null) out.put((int) (madt - base), madtBytes);
+        return new Image(base, out.array(), rsdp, xsdt, fadt, facs, dsdt, madt);
     }
 
     // ------------------------------------------------------------------------------------------- tables
@@ -128,6 +170,28 @@ public final class AcpiTables {
         return finish(b);
     }
 
+    /**
+     * MADT revision 3 (ACPI 6.5 5.2.12): the local APIC address with PCAT_COMPAT (an 8259 pair is present and the
+     * guest masks it), a Processor Local APIC entry per processor (enabled), the IOAPIC with GSI base 0, the interrupt
+     * source overrides and a Local APIC NMI entry for all processors.
+     */
+    static byte[] madt(Apics a) {
+        int length = 44 + 8 * a.apicIds().size() + 12 + 10 * a.overrides().size() + (a.nmiLint() >= 0 ? 6 : 0);
+        ByteBuffer b = header("APIC", length, 3);
+        b.position(36);
+        b.putInt((int) a.localApicAddress());
+        b.putInt(1);                                         // PCAT_COMPAT
+        for (int uid = 0; uid < a.apicIds().size(); uid++) {
+            b.put((byte) 0).put((byte) 8).put((byte) uid).put((byte) (int) a.apicIds().get(uid)).putInt(1);   // enabled
+        }
+        b.put((byte) 1).put((byte) 12).put((byte) a.ioApicId()).put((byte) 0).putInt((int) a.ioApicAddress()).putInt(0);
+        for (InterruptOverride o : a.overrides()) {
+            b.put((byte) 2).put((byte) 10).put((byte) 0).put((byte) o.isaIrq()).putInt(o.gsi()).putShort((short) o.flags());
+        }
+        if (a.nmiLint() >= 0) b.put((byte) 4).put((byte) 6).put((byte) 0xff).putShort((short) 0).put((byte) a.nmiLint());
+        return finish(b);
+    }
+
     static byte[] fadt(Config c, long facs, long dsdt) {
         ByteBuffer b = header("FACP", FADT_LENGTH, FADT_REVISION);
         b.putInt(36, 0);                                     // FIRMWARE_CTRL: zero, as X_FIRMWARE_CTRL is set (5.2.9)
@@ -143,7 +207,9 @@ public final class AcpiTables {
         b.put(91, (byte) 4);                                 // PM_TMR_LEN
         b.putShort(96, (short) 101);                         // P_LVL2_LAT > 100: no C2
         b.putShort(98, (short) 1001);                        // P_LVL3_LAT > 1000: no C3
-        b.putShort(109, (short) (LEGACY_DEVICES | I8042 | VGA_NOT_PRESENT | MSI_NOT_SUPPORTED | PCIE_ASPM_CONTROLS));
+        // MSIs need a local APIC to go to: without the MADT's APICs, Linux is told not to try them.
+        b.putShort(109, (short) (LEGACY_DEVICES | I8042 | VGA_NOT_PRESENT | PCIE_ASPM_CONTROLS
+                | (c.apics() == null ? MSI_NOT_SUPPORTED : 0)));
         b.putInt(112, WBINVD | PROC_C1 | SLP_BUTTON | TMR_VAL_EXT | RESET_REG_SUP);
         gas(b, 116, 1, 8, 1, c.resetPort());                 // RESET_REG: one byte in I/O space
         b.put(128, (byte) c.resetValue());

@@ -144,4 +144,41 @@ public class AcpiTablesTest {
         }
         return false;
     }
+
+    @Test
+    public void withApicsTheXsdtListsAMadtWithTheLocalApicTheIoApicTheOverridesAndLint1AsNmi() {
+        AcpiTables.Config c = config(List.of(), List.of());
+        AcpiTables.Apics apics = new AcpiTables.Apics(0xfee0_0000L, List.of(0), 0, 0xfec0_0000L,
+                List.of(new AcpiTables.InterruptOverride(0, 2, 0), new AcpiTables.InterruptOverride(9, 9, AcpiTables.InterruptOverride.LEVEL_HIGH)), 1);
+        AcpiTables.Image im = AcpiTables.build(new AcpiTables.Config(c.base(), c.pm1aEvent(), c.pm1aControl(), c.pmTimer(), c.sci(),
+                c.resetPort(), c.resetValue(), c.pciMmioBase(), c.pciMmioEnd(), c.pciRoutes(), c.mmioDevices(), apics));
+        ByteBuffer b = ByteBuffer.wrap(im.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        int x = (int) (im.xsdt() - im.base());
+        assertEquals("two entries", 36 + 16, b.getInt(x + 4));
+        assertEquals(im.fadt(), b.getLong(x + 36));
+        assertEquals(im.madt(), b.getLong(x + 44));
+        int m = (int) (im.madt() - im.base());
+        assertEquals("APIC", new String(im.bytes(), m, 4, StandardCharsets.US_ASCII));
+        int len = b.getInt(m + 4);
+        assertEquals(44 + 8 + 12 + 10 + 10 + 6, len);
+        assertEquals(0, AcpiTables.sum(im.bytes(), m, m + len));
+        assertEquals(0xfee0_0000, b.getInt(m + 36));
+        assertEquals("PCAT_COMPAT", 1, b.getInt(m + 40));
+        // Processor local APIC: type 0, length 8, UID 0, APIC ID 0, enabled.
+        assertArrayEquals(new byte[] {0, 8, 0, 0, 1, 0, 0, 0}, java.util.Arrays.copyOfRange(im.bytes(), m + 44, m + 52));
+        assertEquals(1, im.bytes()[m + 52]);
+        assertEquals(12, im.bytes()[m + 53]);
+        assertEquals(0xfec0_0000, b.getInt(m + 56));
+        assertEquals("GSI base", 0, b.getInt(m + 60));
+        // Overrides: IRQ 0 -> GSI 2 conforming; IRQ 9 -> GSI 9 level, active high.
+        assertEquals(2, im.bytes()[m + 64]);
+        assertEquals(0, im.bytes()[m + 67]);
+        assertEquals(2, b.getInt(m + 68));
+        assertEquals(9, im.bytes()[m + 77]);
+        assertEquals(0x000d, b.getShort(m + 82));
+        // Local APIC NMI: all processors, LINT1.
+        assertArrayEquals(new byte[] {4, 6, (byte) 0xff, 0, 0, 1}, java.util.Arrays.copyOfRange(im.bytes(), m + 84, m + 90));
+        assertEquals("MSIs are allowed with a local APIC", 0, b.getShort((int) (im.fadt() - im.base()) + 109) & AcpiTables.MSI_NOT_SUPPORTED);
+        assertEquals("no MADT without APICs", 0, image.madt());
+    }
 }

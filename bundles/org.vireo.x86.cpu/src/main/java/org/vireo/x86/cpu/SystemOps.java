@@ -15,6 +15,8 @@ abstract class SystemOps extends ExecBase {
     private final long tscEpoch = System.nanoTime();
     /** Set by a triple fault; the run loop returns SHUTDOWN. */
     boolean shutdown;
+    /** The local APIC's MSRs, or null: no APIC (CPUID says so, IA32_APIC_BASE reads as disabled, no TSC deadline). */
+    LocalApicPort apic;
 
     SystemOps(CpuState s, Mmu m, CodeCache code, IoBus pio, InterruptSource irq) {
         super(s, m, code, pio, irq);
@@ -705,7 +707,7 @@ abstract class SystemOps extends ExecBase {
             | 1L << 26 /* GDS_NO */ | 1L << 27 /* RFDS_NO */;
     static final int MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_BIOS_SIGN = 0x8b, MSR_MTRRCAP = 0xfe,
             MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176, MSR_MISC_ENABLE = 0x1a0,
-            MSR_PAT = 0x277, MSR_MTRR_DEF_TYPE = 0x2ff;
+            MSR_PAT = 0x277, MSR_MTRR_DEF_TYPE = 0x2ff, MSR_TSC_DEADLINE = 0x6e0;
     static final int MSR_EFER = 0xc0000080, MSR_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083,
             MSR_SFMASK = 0xc0000084, MSR_FS_BASE = 0xc0000100, MSR_GS_BASE = 0xc0000101,
             MSR_KERNEL_GS_BASE = 0xc0000102, MSR_TSC_AUX = 0xc0000103;
@@ -717,7 +719,11 @@ abstract class SystemOps extends ExecBase {
     final long readMsr(int msr) {
         return switch (msr) {
             case MSR_TSC -> tsc();
-            case MSR_APIC_BASE -> 0xfee00000L | 0x100;   // BSP; the APIC itself is absent and disabled
+            case MSR_APIC_BASE -> apic != null ? apic.apicBase() : 0xfee00000L | 0x100;   // without one: BSP, disabled
+            case MSR_TSC_DEADLINE -> {
+                if (apic == null) throw CpuException.gp(0);
+                yield apic.tscDeadline();
+            }
             case MSR_BIOS_SIGN, MSR_MTRRCAP -> 0;
             case MSR_ARCH_CAPABILITIES -> ARCH_CAPABILITIES;
             case MSR_SYSENTER_CS -> s.sysenterCs;
@@ -742,7 +748,20 @@ abstract class SystemOps extends ExecBase {
     final void writeMsr(int msr, long v) {
         switch (msr) {
             case MSR_TSC -> s.tscOffset = v - (System.nanoTime() - tscEpoch);
-            case MSR_APIC_BASE, MSR_BIOS_SIGN -> { }
+            case MSR_APIC_BASE -> {
+                if (apic != null) {
+                    try {
+                        apic.setApicBase(v);
+                    } catch (IllegalArgumentException e) {
+                        throw CpuException.gp(0);
+                    }
+                }
+            }
+            case MSR_TSC_DEADLINE -> {
+                if (apic == null) throw CpuException.gp(0);
+                apic.setTscDeadline(v, tsc());
+            }
+            case MSR_BIOS_SIGN -> { }
             case MSR_SYSENTER_CS -> s.sysenterCs = v & 0xffff;
             case MSR_SYSENTER_ESP -> s.sysenterEsp = canonical(v);
             case MSR_SYSENTER_EIP -> s.sysenterEip = canonical(v);
@@ -810,6 +829,8 @@ abstract class SystemOps extends ExecBase {
     static final int LEAF1_ECX = 1 /* SSE3 */ | 1 << 9 /* SSSE3 */ | 1 << 13 /* CX16 */ | 1 << 19 /* SSE4.1 */
             | 1 << 20 /* SSE4.2 */ | 1 << 23 /* POPCNT */ | 1 << 31 /* hypervisor present */;
     static final int LEAF7_EDX = 1 << 29; /* IA32_ARCH_CAPABILITIES */
+    /** Only with a local APIC attached: its presence (leaf 1 and 0x80000001 EDX) and its TSC-deadline timer mode. */
+    static final int LEAF1_EDX_APIC = 1 << 9, LEAF1_ECX_TSC_DEADLINE = 1 << 24;
     // ERMS: forward REP MOVSB/STOSB copy and fill whole page chunks in one go (Interpreter.bulkString), so Linux's
     // memcpy/memset/clear_page/copy_user pick their rep movsb/stosb variants over unrolled loops.
     static final int LEAF7_EBX = 1 << 9; /* ERMS */
@@ -827,9 +848,14 @@ abstract class SystemOps extends ExecBase {
             case 0 -> { a = 7; b = VENDOR[0]; d = VENDOR[1]; c = VENDOR[2]; }
             case 1 -> {
                 a = LEAF1_EAX;
-                b = 8 << 8 | 1 << 16;        // 64-byte CLFLUSH line, one logical processor, APIC id 0
+                b = 8 << 8 | 1 << 16;        // 64-byte CLFLUSH line, one logical processor
                 c = LEAF1_ECX;
                 d = LEAF1_EDX;
+                if (apic != null) {
+                    b |= apic.apicId() << 24;
+                    c |= LEAF1_ECX_TSC_DEADLINE;
+                    d |= LEAF1_EDX_APIC;
+                }
             }
             case 7 -> {
                 if ((int) R[RCX] == 0) {
@@ -839,7 +865,7 @@ abstract class SystemOps extends ExecBase {
             }
             case 0x40000000 -> { a = 0x40000000; b = HYPERVISOR_VENDOR[0]; c = HYPERVISOR_VENDOR[1]; d = HYPERVISOR_VENDOR[2]; }
             case 0x80000000 -> { a = 0x80000008; b = VENDOR[0]; d = VENDOR[1]; c = VENDOR[2]; }
-            case 0x80000001 -> { a = LEAF1_EAX; c = EXT1_ECX; d = EXT1_EDX; }
+            case 0x80000001 -> { a = LEAF1_EAX; c = EXT1_ECX; d = EXT1_EDX | (apic != null ? LEAF1_EDX_APIC : 0); }
             case 0x80000002, 0x80000003, 0x80000004 -> {
                 int[] w = brandWords(leaf - 0x80000002);
                 a = w[0]; b = w[1]; c = w[2]; d = w[3];

@@ -13,7 +13,7 @@ import org.vireo.memory.GuestMemory;
  * "VireoVireoVi", the L1/L2/L3 cache leaves, and exactly the implemented features: leaf 1 FPU, PSE, TSC, MSR, PAE, CX8, PGE, CMOV, PAT, CLFLUSH, MMX, FXSR, SSE, SSE2, SSE3, SSSE3, CX16, SSE4.1, SSE4.2, POPCNT (x86-64-v2 with LAHF-LM);
  * leaf 7 ERMS (forward REP MOVSB/STOSB are bulk copies and fills) and ARCH_CAPABILITIES (the MSR reports "not affected" by Meltdown, MDS and kin: an interpreter does not
  * speculate, and Linux then skips page-table isolation); leaf 0x80000001 SYSCALL, NX, RDTSCP, LM, LAHF-LM.
- * No local APIC, no x2APIC, no XSAVE, no AVX.
+ * A local APIC only when one is attached ({@link #attachLocalApic}); no x2APIC, no XSAVE, no AVX.
  * The TSC counts host nanoseconds (a 1 GHz clock) so it agrees with wall-clock-driven platform timers; telling
  * Linux so ({@code tsc_early_khz=1000000}) spares it a PIT calibration that host jitter tends to fail.
  */
@@ -145,6 +145,14 @@ public final class X86Cpu {
     /** Diagnostics: blocks entered through a chain link, and blocks looked up by address. */
     String blockStats() { return "chained " + engine.chainHits + ", looked up " + engine.lookups + ", cached blocks " + code.blockCount()
             + ", compiled " + engine.compiledBlocks(); }
+
+    /**
+     * Gives this CPU a local APIC: CPUID then reports it (with its ID and the TSC-deadline timer), and IA32_APIC_BASE
+     * and IA32_TSC_DEADLINE reach it. Its interrupts come through the {@link InterruptSource}. Call before running.
+     */
+    public void attachLocalApic(LocalApicPort apic) {
+        engine.apic = Objects.requireNonNull(apic, "apic");
+    }
 
     /** The guest's time stamp counter (1 GHz, from the host's monotonic clock, plus any guest-written offset). */
     public long tsc() { return engine.tsc(); }

@@ -5,5 +5,5 @@
  * implementation (package-private so generated code can later be defined as hidden classes in this package).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.vireo.x86.cpu;

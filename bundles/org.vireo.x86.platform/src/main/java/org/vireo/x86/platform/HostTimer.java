@@ -3,40 +3,41 @@ package org.vireo.x86.platform;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Drives a {@link Pit8254} in host time: a daemon thread sleeps until channel 0's next output edge and calls
- * {@link Pit8254#update()}, re-planning whenever the guest reprograms the channel. The PIT must use the host clock.
+ * Drives a {@link TimedDevice} (the PIT, a local APIC's timer) in host time: a daemon thread sleeps until the
+ * device's next event and calls {@link TimedDevice#update()}, re-planning whenever the guest reprograms it. The
+ * device must use the host clock.
  */
-public final class PitTimer implements AutoCloseable {
+public final class HostTimer implements AutoCloseable {
     /** Sleeps at least this long (at most 100k wake-ups a second), however fast the guest programs channel 0. */
     private static final long MIN_SLEEP_NANOS = 10_000;
 
-    private final Pit8254 pit;
+    private final TimedDevice device;
     private final NanoClock clock;
     private final Thread thread;
     private volatile boolean running = true;
 
-    public PitTimer(Pit8254 pit, NanoClock clock, String name) {
-        this.pit = pit;
+    public HostTimer(TimedDevice device, NanoClock clock, String name) {
+        this.device = device;
         this.clock = clock;
         this.thread = new Thread(this::loop, name);
         thread.setDaemon(true);
-        pit.onReprogrammed(() -> LockSupport.unpark(thread));
+        device.onReprogrammed(() -> LockSupport.unpark(thread));
     }
 
-    public PitTimer start() {
+    public HostTimer start() {
         thread.start();
         return this;
     }
 
     private void loop() {
         while (running) {
-            long wait = pit.nextEventNanos();
+            long wait = device.nextEventNanos();
             if (wait != Long.MAX_VALUE) wait -= clock.nanos();
             if (wait > 0) {
                 // Unparked early on reprogramming; a spurious wake-up only re-plans.
                 LockSupport.parkNanos(this, Math.clamp(wait, MIN_SLEEP_NANOS, 1_000_000_000L));
             }
-            pit.update();
+            device.update();
         }
     }
 

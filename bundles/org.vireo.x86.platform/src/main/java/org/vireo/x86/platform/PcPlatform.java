@@ -4,6 +4,7 @@ import java.io.OutputStream;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import org.vireo.bus.InterruptController;
 import org.vireo.bus.IoBus;
 import org.vireo.bus.Registration;
 import org.vireo.bus.pci.PciBus;
@@ -13,7 +14,9 @@ import org.vireo.bus.pci.PciBus;
  * CMOS RTC, i8042, port 0x92, POST port, the PCI host bridge (mechanism #1 with the 0xcf9 reset register,
  * plus function 00:00.0), and the ACPI PM1a event and control blocks and PM timer at 0x600 (SCI on line 9), which
  * a guest uses only when the machine gives it ACPI tables saying so.
- * The PIT is driven by {@link #startTimer()} in real runs; tests drive it with a {@link ManualClock}.
+ * With {@link Config#apic()}, a local APIC and an IOAPIC join them on the MMIO bus and every line reaches both the
+ * PIC and the IOAPIC ({@link ApicBus}). The PIT (and the APIC timers) are driven by {@link #startTimer()} in real
+ * runs; tests drive them with a {@link ManualClock}.
  */
 public final class PcPlatform implements AutoCloseable {
     /**
@@ -26,10 +29,17 @@ public final class PcPlatform implements AutoCloseable {
      * @param ramAbove4G   RAM bytes from 4 GiB up
      * @param resetRequest called (from a vCPU or device thread) when the guest resets the machine
      * @param powerOffRequest called (from a vCPU thread, once) when the guest powers off through ACPI S5
+     * @param apic         whether the machine has a local APIC (one, ID 0) and an IOAPIC on the MMIO bus
      */
     public record Config(OutputStream serialOut, NanoClock clock, Clock wallClock, long ramBelow4G, long ramAbove4G,
-                         Runnable resetRequest, Runnable powerOffRequest) {
-        /** A platform whose ACPI power-off does nothing (the guest then halts, as without ACPI). */
+                         Runnable resetRequest, Runnable powerOffRequest, boolean apic) {
+        /** A platform without APICs. */
+        public Config(OutputStream serialOut, NanoClock clock, Clock wallClock, long ramBelow4G, long ramAbove4G,
+                      Runnable resetRequest, Runnable powerOffRequest) {
+            this(serialOut, clock, wallClock, ramBelow4G, ramAbove4G, resetRequest, powerOffRequest, false);
+        }
+
+        /** A platform without APICs whose ACPI power-off does nothing (the guest then halts, as without ACPI). */
         public Config(OutputStream serialOut, NanoClock clock, Clock wallClock, long ramBelow4G, long ramAbove4G,
                       Runnable resetRequest) {
             this(serialOut, clock, wallClock, ramBelow4G, ramAbove4G, resetRequest, () -> { });
@@ -38,6 +48,7 @@ public final class PcPlatform implements AutoCloseable {
 
     private final Config config;
     private final DualPic pic = new DualPic();
+    private final ApicBus apicBus;
     private final Pit8254 pit;
     private final SystemControlPortB portB;
     private final Uart16550 com1;
@@ -48,25 +59,42 @@ public final class PcPlatform implements AutoCloseable {
     private final PciHostBridge hostBridge;
     private final AcpiPm acpiPm;
     private final List<Registration> registrations = new ArrayList<>();
-    private PitTimer timer;
+    private HostTimer timer;
+    private final List<HostTimer> apicTimers = new ArrayList<>();
 
+    /** A platform without APICs ({@code config.apic()} must be false). */
     public PcPlatform(IoBus pio, PciBus pci, Config config) {
+        this(pio, null, pci, config);
+    }
+
+    /** @param mmio where the local APIC and IOAPIC registers go when {@code config.apic()}; may be null otherwise */
+    public PcPlatform(IoBus pio, IoBus mmio, PciBus pci, Config config) {
+        if (config.apic() && mmio == null) throw new IllegalArgumentException("a platform with APICs needs the MMIO bus");
         this.config = config;
-        pit = new Pit8254(config.clock(), pic.line(0));
-        // Ticks the guest missed while the host had its vCPU descheduled are re-delivered, so guest time keeps
-        // up with the host clock (which the CPU's TSC follows too).
-        pit.reinjectLostTicks(() -> pic.requestPending(0));
-        pic.setAcknowledgeListener(irq -> {
-            if (irq == 0) pit.irq0Acknowledged();
-        });
+        apicBus = config.apic() ? new ApicBus(pic, List.of(new LocalApic(0, config.clock(), pic))) : null;
+        InterruptController irqs = interrupts();
+        pit = new Pit8254(config.clock(), irqs.line(0));
+        if (apicBus == null) {
+            // Ticks the guest missed while the host had its vCPU descheduled are re-delivered, so guest time keeps
+            // up with the host clock (which the CPU's TSC follows too). With APICs the PIC's request register says
+            // nothing about whether the IOAPIC's tick was taken, and the guest keeps time with its APIC timer anyway.
+            pit.reinjectLostTicks(() -> pic.requestPending(0));
+            pic.setAcknowledgeListener(irq -> {
+                if (irq == 0) pit.irq0Acknowledged();
+            });
+        }
         portB = new SystemControlPortB(pit, config.clock());
-        com1 = new Uart16550(pic.line(Uart16550.COM1_IRQ), config.serialOut());
+        com1 = new Uart16550(irqs.line(Uart16550.COM1_IRQ), config.serialOut());
         rtc = new CmosRtc(config.wallClock(), config.ramBelow4G(), config.ramAbove4G());
-        i8042 = new I8042(pic.line(I8042.KEYBOARD_IRQ), pic.line(I8042.AUX_IRQ), config.resetRequest());
+        i8042 = new I8042(irqs.line(I8042.KEYBOARD_IRQ), irqs.line(I8042.AUX_IRQ), config.resetRequest());
         portA = new SystemControlPortA(config.resetRequest());
         hostBridge = new PciHostBridge(pci, config.resetRequest());
-        acpiPm = new AcpiPm(config.clock(), pic.line(AcpiPm.SCI_IRQ), config.powerOffRequest());
+        acpiPm = new AcpiPm(config.clock(), irqs.line(AcpiPm.SCI_IRQ), config.powerOffRequest());
 
+        if (apicBus != null) {
+            registrations.add(mmio.register(IoApic.DEFAULT_BASE, IoApic.SIZE, "ioapic", apicBus.ioApic()));
+            registrations.add(mmio.register(LocalApic.DEFAULT_BASE, LocalApic.SIZE, "lapic", apicBus.localApics().getFirst()));
+        }
         registrations.add(pic.register(pio));
         registrations.add(pio.register(Pit8254.PORT, 4, "pit", pit));
         registrations.add(pio.register(SystemControlPortB.PORT, 1, "port-b", portB));
@@ -83,10 +111,23 @@ public final class PcPlatform implements AutoCloseable {
 
     /** Starts the host-time thread that raises the PIT's IRQ0. */
     public synchronized void startTimer() {
-        if (timer == null) timer = new PitTimer(pit, config.clock(), "vireo-pit").start();
+        if (timer == null) {
+            timer = new HostTimer(pit, config.clock(), "vireo-pit").start();
+            if (apicBus != null) {
+                for (LocalApic apic : apicBus.localApics()) {
+                    apicTimers.add(new HostTimer(apic, config.clock(), "vireo-apic-timer" + apic.apicId()).start());
+                }
+            }
+        }
     }
 
     public DualPic pic() { return pic; }
+
+    /** Where devices send interrupts: the APIC bus (IOAPIC, PIC and MSIs) on a platform with APICs, else the PIC. */
+    public InterruptController interrupts() { return apicBus != null ? apicBus : pic; }
+
+    /** The APIC bus, on a platform with APICs. */
+    public java.util.Optional<ApicBus> apicBus() { return java.util.Optional.ofNullable(apicBus); }
 
     public Pit8254 pit() { return pit; }
 
@@ -110,6 +151,8 @@ public final class PcPlatform implements AutoCloseable {
     public synchronized void close() {
         if (timer != null) timer.close();
         timer = null;
+        for (HostTimer t : apicTimers) t.close();
+        apicTimers.clear();
         for (Registration r : registrations.reversed()) r.close();
         registrations.clear();
     }

@@ -11,7 +11,7 @@ import org.vireo.bus.IoHandler;
  *
  * <p>Counters are computed from the clock rather than stepped: a channel remembers when it (re)started counting,
  * and its value and output follow from the elapsed ticks. IRQ0 is raised by {@link #update()}, which whoever drives
- * time calls: a test after advancing a {@link ManualClock}, or a {@link PitTimer} thread at {@link #nextEventNanos()}.
+ * time calls: a test after advancing a {@link ManualClock}, or a {@link HostTimer} thread at {@link #nextEventNanos()}.
  *
  * <p>Lost ticks: when the vCPU thread is descheduled by the host for longer than a period, further output edges
  * find IRQ0's previous request still latched in the PIC and would merge into it, so a guest counting jiffies
@@ -22,7 +22,7 @@ import org.vireo.bus.IoHandler;
  *
  * <p>Locking: the PIT's lock may be held while it calls into the interrupt controller, never the other way round.
  */
-public final class Pit8254 implements IoHandler {
+public final class Pit8254 implements IoHandler, TimedDevice {
     public static final int PORT = 0x40;
     public static final long FREQUENCY_HZ = 1_193_182L;
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
@@ -48,6 +48,7 @@ public final class Pit8254 implements IoHandler {
     }
 
     /** Called (without the PIT's lock) after channel 0 is reprogrammed, so a timer thread can re-plan. */
+    @Override
     public void onReprogrammed(Runnable listener) { this.reprogrammed = listener; }
 
     /**
@@ -132,6 +133,7 @@ public final class Pit8254 implements IoHandler {
      * Raises IRQ0 if channel 0's output rose since the last call. With reinjection, counts every rising edge
      * and delivers one tick (owed or new) if the previous one has been taken.
      */
+    @Override
     public synchronized void update() {
         long now = now();
         Channel c0 = channels[0];
@@ -150,6 +152,7 @@ public final class Pit8254 implements IoHandler {
     }
 
     /** Clock time at which channel 0's output next rises, or {@link Long#MAX_VALUE} if it never will as programmed. */
+    @Override
     public synchronized long nextEventNanos() {
         long tick = channels[0].nextRisingEdge(irqCheckedTick);
         return tick == Long.MAX_VALUE ? Long.MAX_VALUE : nanosOf(tick);

@@ -4,5 +4,5 @@
  * type-1 configuration mechanism. Each device is a plain class, usable without a CPU or a framework.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.vireo.x86.platform;
