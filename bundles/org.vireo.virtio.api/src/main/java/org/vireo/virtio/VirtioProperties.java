@@ -12,6 +12,8 @@ public final class VirtioProperties {
     public static final String MACHINE = "machine.name";
     /** String: a device instance's user-facing name (device config), e.g. "disk0". */
     public static final String DEVICE_NAME = "virtio.device.name";
+    /** String: "split" or "packed": the ring layout a device offers (device config; default "split"). */
+    public static final String RING = "virtio.ring";
 
     private VirtioProperties() {}
 }

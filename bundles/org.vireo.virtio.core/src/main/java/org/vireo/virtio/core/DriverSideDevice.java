@@ -6,7 +6,7 @@ import org.vireo.memory.GuestAllocator;
 import org.vireo.memory.GuestMemory;
 import org.vireo.virtio.driver.VirtioDriver;
 import org.vireo.virtio.driver.VirtioDriverDevice;
-import org.vireo.virtio.ring.SplitQueueDriver;
+import org.vireo.virtio.ring.QueueDriver;
 
 /**
  * What every transport's driver side keeps the same way: its queues, the negotiated features, the bound driver and
@@ -20,7 +20,7 @@ public abstract class DriverSideDevice implements VirtioDriverDevice, AutoClosea
     protected final GuestMemory memory;
     protected final GuestAllocator allocator;
     /** The driver's queues by index. */
-    protected final Map<Integer, SplitQueueDriver> queues = new ConcurrentHashMap<>();
+    protected final Map<Integer, QueueDriver> queues = new ConcurrentHashMap<>();
     /** Serialises select-then-access register sequences (queue select, feature selects). */
     protected final Object registers = new Object();
     protected volatile long negotiated;
@@ -44,7 +44,7 @@ public abstract class DriverSideDevice implements VirtioDriverDevice, AutoClosea
     public abstract void close();
 
     /** Runs one queue's callback, containing a driver's failure so the other queues still get theirs. */
-    protected final void interruptQueue(SplitQueueDriver q) {
+    protected final void interruptQueue(QueueDriver q) {
         try {
             q.interrupt();
         } catch (RuntimeException e) {
@@ -53,7 +53,7 @@ public abstract class DriverSideDevice implements VirtioDriverDevice, AutoClosea
     }
 
     protected final void interruptAllQueues() {
-        for (SplitQueueDriver q : queues.values()) interruptQueue(q);
+        for (QueueDriver q : queues.values()) interruptQueue(q);
     }
 
     protected final void configChanged() {
@@ -64,7 +64,7 @@ public abstract class DriverSideDevice implements VirtioDriverDevice, AutoClosea
     /** Frees every queue's ring; for unplug, after the device was reset. */
     protected final void releaseQueues() {
         synchronized (registers) {
-            for (SplitQueueDriver q : queues.values()) q.release();
+            for (QueueDriver q : queues.values()) q.release();
             queues.clear();
         }
     }
@@ -92,7 +92,7 @@ public abstract class DriverSideDevice implements VirtioDriverDevice, AutoClosea
     public void deleteQueues() {
         synchronized (registers) {
             for (Integer index : queues.keySet().toArray(Integer[]::new)) {
-                SplitQueueDriver q = queues.remove(index);
+                QueueDriver q = queues.remove(index);
                 if (q == null) continue;
                 if (!disableQueue(index)) {
                     LOG.log(System.Logger.Level.WARNING, name + ": queue " + index + " did not disable; its ring is not freed");

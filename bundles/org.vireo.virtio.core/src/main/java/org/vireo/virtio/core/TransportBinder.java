@@ -15,6 +15,7 @@ import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.driver.VirtioDriverDevice;
+import org.vireo.virtio.ring.RingLayout;
 
 /**
  * The pairing logic behind a transport's DS component: {@link Machine} and {@link VirtioDevice} services arrive and
@@ -29,7 +30,8 @@ public final class TransportBinder {
     /** The transport's plain-Java entry point, e.g. {@code VirtioMmio::plug}. */
     @FunctionalInterface
     public interface Plugger {
-        PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName);
+        /** @param ring the layout the device offers, from its {@link VirtioProperties#RING} setting */
+        PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName, RingLayout ring);
     }
 
     /** The machine a device service without {@link VirtioProperties#MACHINE} belongs to. */
@@ -47,7 +49,8 @@ public final class TransportBinder {
     private final Map<VirtioDevice, DeviceEntry> devices = new IdentityHashMap<>();
     private final Map<VirtioDevice, Plug> plugs = new IdentityHashMap<>();
 
-    private record DeviceEntry(String machineName, String deviceName) {}
+    /** {@code ring} is null when the device's {@link VirtioProperties#RING} setting names no layout: it is not plugged. */
+    private record DeviceEntry(String machineName, String deviceName, RingLayout ring, String ringSetting) {}
 
     public TransportBinder(String transport, Plugger plugger) {
         this.transport = Objects.requireNonNull(transport);
@@ -152,7 +155,7 @@ public final class TransportBinder {
             if (plugs.containsKey(e.getKey())) continue;
             Machine m = machineNamed(e.getValue().machineName());
             if (m == null) continue;
-            Plug p = new Plug(context, m, e.getValue().machineName(), e.getKey(), e.getValue().deviceName());
+            Plug p = new Plug(context, m, e.getValue(), e.getKey());
             plugs.put(e.getKey(), p);
             open.add(p);
         }
@@ -182,7 +185,14 @@ public final class TransportBinder {
                 deviceName = "device";
             }
         }
-        return new DeviceEntry(m != null ? m.toString() : DEFAULT_MACHINE, deviceName);
+        Object r = properties == null ? null : properties.get(VirtioProperties.RING);
+        RingLayout ring;
+        try {
+            ring = RingLayout.of(r);
+        } catch (IllegalArgumentException e) {
+            ring = null;
+        }
+        return new DeviceEntry(m != null ? m.toString() : DEFAULT_MACHINE, deviceName, ring, r == null ? null : r.toString());
     }
 
     /** One device in one machine: plugged and published once, then unpublished and unplugged once. */
@@ -192,25 +202,34 @@ public final class TransportBinder {
         final String machineName;
         final VirtioDevice device;
         final String deviceName;
+        final RingLayout ring;
+        final String ringSetting;
         private boolean closed;
         private PluggedDevice plugged;
         private ServiceRegistration<VirtioTransportInfo> infoRegistration;
         private ServiceRegistration<VirtioDriverDevice> driverRegistration;
 
-        Plug(BundleContext bundleContext, Machine machine, String machineName, VirtioDevice device, String deviceName) {
+        Plug(BundleContext bundleContext, Machine machine, DeviceEntry entry, VirtioDevice device) {
             this.bundleContext = bundleContext;
             this.machine = machine;
-            this.machineName = machineName;
+            this.machineName = entry.machineName();
             this.device = device;
-            this.deviceName = deviceName;
+            this.deviceName = entry.deviceName();
+            this.ring = entry.ring();
+            this.ringSetting = entry.ringSetting();
         }
 
         synchronized PluggedDevice plugged() { return plugged; }
 
         synchronized void open() {
             if (closed) return;
+            if (ring == null) {
+                LOG.log(System.Logger.Level.ERROR, transport + ": not plugging " + deviceName + ": " + VirtioProperties.RING
+                        + " must be \"split\" or \"packed\", not \"" + ringSetting + "\"");
+                return;
+            }
             try {
-                plugged = plugger.plug(machine, device, deviceName);
+                plugged = plugger.plug(machine, device, deviceName, ring);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, transport + ": cannot plug " + deviceName + " into machine " + machineName, e);
                 return;

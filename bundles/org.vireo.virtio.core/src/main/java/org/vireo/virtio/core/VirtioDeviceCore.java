@@ -18,7 +18,8 @@ import org.vireo.virtio.device.DeviceQueue;
 import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
-import org.vireo.virtio.ring.SplitQueueDevice;
+import org.vireo.virtio.ring.RingLayout;
+import org.vireo.virtio.ring.Rings;
 import org.vireo.virtio.ring.SplitRing;
 
 /**
@@ -83,7 +84,7 @@ public final class VirtioDeviceCore {
         long driver;
         long device;
         int vector = NO_VECTOR;
-        SplitQueueDevice live;
+        DeviceQueue live;
 
         QueueState(int maxSize) {
             this.maxSize = maxSize;
@@ -103,11 +104,20 @@ public final class VirtioDeviceCore {
      * @param label names the device in log messages (e.g. "java/mmio@0xd0000000")
      */
     public VirtioDeviceCore(VirtioDevice device, GuestMemory memory, InterruptSink sink, String label) {
+        this(device, memory, sink, label, RingLayout.SPLIT);
+    }
+
+    /**
+     * @param label names the device in log messages (e.g. "java/mmio@0xd0000000")
+     * @param ring the layout offered: with {@link RingLayout#PACKED} VIRTIO_F_RING_PACKED is offered, and a driver
+     *        that accepts it gets packed rings (any queue size up to the maximum); otherwise the bit is never offered
+     */
+    public VirtioDeviceCore(VirtioDevice device, GuestMemory memory, InterruptSink sink, String label, RingLayout ring) {
         this.device = device;
         this.memory = memory;
         this.sink = sink;
         this.label = label;
-        this.offeredFeatures = (device.offeredFeatures() | TRANSPORT_FEATURES) & ~VirtioFeatures.bit(VirtioFeatures.RING_PACKED);
+        this.offeredFeatures = ring.offer(device.offeredFeatures() | TRANSPORT_FEATURES);
         this.queueCount = Math.max(0, Math.min(device.queueCount(), 0x10000));
         this.configSize = Math.max(0, device.configSize());
         this.queues = new QueueState[queueCount];
@@ -259,11 +269,11 @@ public final class VirtioDeviceCore {
     }
 
     private String startQueue(int index, QueueState q) {
-        if (!SplitRing.validSize(q.size) || q.size > q.maxSize) {
-            return "queue " + index + " size " + q.size + " is not a power of two up to " + q.maxSize;
+        if (!Rings.validSize(driverFeatures, q.size) || q.size > q.maxSize) {
+            return "queue " + index + " size " + q.size + (Rings.packed(driverFeatures) ? " is not between 1 and " : " is not a power of two up to ") + q.maxSize;
         }
         try {
-            q.live = new SplitQueueDevice(memory, index, q.size, q.desc, q.driver, q.device, driverFeatures);
+            q.live = Rings.device(memory, index, q.size, q.desc, q.driver, q.device, driverFeatures);
             return null;
         } catch (RuntimeException e) {
             q.live = null;
@@ -504,7 +514,7 @@ public final class VirtioDeviceCore {
         for (int i = 0; i < queueCount; i++) {
             int size, max;
             boolean ready;
-            SplitQueueDevice live;
+            DeviceQueue live;
             synchronized (this) {
                 QueueState q = queues[i];
                 size = q.size;
@@ -564,7 +574,7 @@ public final class VirtioDeviceCore {
 
         @Override
         public void signalUsed(int index) {
-            SplitQueueDevice q;
+            DeviceQueue q;
             synchronized (VirtioDeviceCore.this) {
                 if (activation != this || index < 0 || index >= queueCount) return;
                 q = queues[index].live;

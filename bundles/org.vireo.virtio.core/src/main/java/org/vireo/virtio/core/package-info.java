@@ -4,5 +4,5 @@
  * {@link org.vireo.virtio.core.PluggedDevice} handle transports return, and helpers for their DS components.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("2.0.0")
 package org.vireo.virtio.core;

@@ -21,6 +21,7 @@ import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.driver.VirtioDriverDevice;
+import org.vireo.virtio.ring.RingLayout;
 
 public final class TransportBinderTest {
     /** Everything that happens, in order: "plug dev@m", "register Info dev", "unregister Driver dev", "close dev"... */
@@ -30,8 +31,8 @@ public final class TransportBinderTest {
 
     private final TransportBinder binder = new TransportBinder("mmio", this::plug);
 
-    private PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName) {
-        events.add("plug " + deviceName + "@" + machine.name());
+    private PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName, RingLayout ring) {
+        events.add("plug " + deviceName + "@" + machine.name() + (ring == RingLayout.PACKED ? " packed" : ""));
         VirtioTransportInfo info = proxy(VirtioTransportInfo.class, (m, a) -> switch (m) {
             case "deviceId" -> 4;
             case "name" -> machine.name() + "/" + deviceName;
@@ -181,8 +182,27 @@ public final class TransportBinderTest {
     }
 
     @Test
+    public void ringSettingChoosesTheLayoutAndABadOneIsNotPlugged() {
+        binder.activate(context());
+        binder.addMachine(machine("java"), machineProps("java"));
+        Map<String, Object> packed = deviceProps("java", "disk");
+        packed.put(VirtioProperties.RING, "packed");
+        binder.addDevice(device(), packed);
+        Map<String, Object> split = deviceProps("java", "net");
+        split.put(VirtioProperties.RING, "split");
+        binder.addDevice(device(), split);
+        Map<String, Object> bad = deviceProps("java", "rng");
+        bad.put(VirtioProperties.RING, "twisted");
+        binder.addDevice(device(), bad);
+        assertTrue(events.toString(), events.contains("plug disk@java packed"));
+        assertTrue(events.toString(), events.contains("plug net@java"));
+        assertTrue(events.toString(), events.stream().noneMatch(e -> e.startsWith("plug rng")));
+        binder.deactivate();
+    }
+
+    @Test
     public void failingPlugIsContained() {
-        TransportBinder failing = new TransportBinder("pci", (m, d, n) -> { throw new IllegalStateException("full (expected by the test)"); });
+        TransportBinder failing = new TransportBinder("pci", (m, d, n, r) -> { throw new IllegalStateException("full (expected by the test)"); });
         failing.activate(context());
         failing.addMachine(machine("java"), machineProps("java"));
         VirtioDevice d = device();

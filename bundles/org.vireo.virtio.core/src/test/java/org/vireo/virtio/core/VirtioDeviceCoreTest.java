@@ -29,6 +29,10 @@ import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.device.DescriptorChain;
 import org.vireo.virtio.device.DeviceQueue;
 import org.vireo.virtio.device.VirtioDeviceContext;
+import org.vireo.virtio.ring.PackedQueueDevice;
+import org.vireo.virtio.ring.QueueDriver;
+import org.vireo.virtio.ring.RingLayout;
+import org.vireo.virtio.ring.Rings;
 import org.vireo.virtio.ring.SplitQueueDriver;
 
 public class VirtioDeviceCoreTest {
@@ -90,6 +94,43 @@ public class VirtioDeviceCoreTest {
         assertTrue(VirtioFeatures.has(offered, VirtioFeatures.RING_EVENT_IDX));
         assertTrue((offered & FakeDevice.OWN_FEATURE) != 0);
         assertFalse(VirtioFeatures.has(offered, VirtioFeatures.RING_PACKED));
+    }
+
+    @Test
+    public void packedLayoutOffersBit34AndADriverAcceptingItGetsPackedRings() throws Exception {
+        VirtioDeviceCore c = new VirtioDeviceCore(device, memory, new InterruptSink() {
+            @Override public void queueInterrupt(int queue) { queueInterrupts.add(queue); }
+
+            @Override public void configInterrupt() {}
+        }, "packed", RingLayout.PACKED);
+        assertTrue(VirtioFeatures.has(c.offeredFeatures(), VirtioFeatures.RING_PACKED));
+        long features = V1 | VirtioFeatures.bit(VirtioFeatures.RING_PACKED);
+        c.writeStatus(ACKNOWLEDGE | DRIVER);
+        c.selectDriverFeatures(0);
+        c.writeDriverFeatureWindow((int) features);
+        c.selectDriverFeatures(1);
+        c.writeDriverFeatureWindow((int) (features >>> 32));
+        c.writeStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
+        GuestAllocator allocator = new GuestAllocator(0x10000, MEMORY - 0x10000);
+        QueueDriver driver = Rings.driver(memory, allocator, 0, 12, features, () -> c.notifyQueue(0));   // not a power of two
+        c.selectQueue(0);
+        c.setQueueSize(12);
+        c.setQueueDesc(driver.descAddress());
+        c.setQueueDriver(driver.driverAreaAddress());
+        c.setQueueDevice(driver.deviceAreaAddress());
+        c.setQueueReady(true);
+        c.writeStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+        assertEquals(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK, c.status());
+        DeviceQueue q = device.context().queue(0);
+        assertTrue(q instanceof PackedQueueDevice);
+        long buffer = allocator.allocate(64, 8);
+        assertTrue(driver.addBuf(List.of(new GuestRange(buffer, 8)), List.of(), "a"));
+        driver.kick();
+        DescriptorChain chain = q.pop();
+        q.addUsed(chain.head(), 0);
+        device.context().signalUsed(0);
+        assertEquals(List.of(0), queueInterrupts);
+        assertEquals("a", driver.getBuf().token());
     }
 
     @Test

@@ -10,6 +10,7 @@ import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.core.InterruptSink;
 import org.vireo.virtio.core.VirtioDeviceCore;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.ring.RingLayout;
 
 /**
  * The device side of virtio-mmio: the register window a guest (kernel or Java driver) reads and writes, mapped onto a
@@ -28,10 +29,14 @@ final class MmioDeviceSide implements IoHandler, InterruptSink {
 
     /** Registers the window on the machine's MMIO bus; {@code base} and {@code gsi} were allocated by the caller. */
     MmioDeviceSide(Machine machine, VirtioDevice device, String name, long base, int gsi) {
+        this(machine, device, name, base, gsi, RingLayout.SPLIT);
+    }
+
+    MmioDeviceSide(Machine machine, VirtioDevice device, String name, long base, int gsi, RingLayout ring) {
         this.machine = machine;
         this.base = base;
         this.gsi = gsi;
-        this.core = new VirtioDeviceCore(device, machine.memory(), this, name);
+        this.core = new VirtioDeviceCore(device, machine.memory(), this, name, ring);
         this.line = machine.interrupts().line(gsi);
         this.registration = machine.mmio().register(base, WINDOW_SIZE, name + " " + VirtioIds.name(core.deviceId()), this);
     }

@@ -9,7 +9,8 @@ import org.vireo.machine.Machine;
 import org.vireo.virtio.core.DriverSideDevice;
 import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtqueueCallback;
-import org.vireo.virtio.ring.SplitQueueDriver;
+import org.vireo.virtio.ring.QueueDriver;
+import org.vireo.virtio.ring.Rings;
 
 /**
  * The driver side of virtio-mmio for Java guests, in the manner of a kernel's virtio-mmio driver: everything goes
@@ -145,18 +146,18 @@ final class MmioDriverSide extends DriverSideDevice {
             int max = reg(QUEUE_NUM_MAX);
             if (max == 0) throw new IllegalStateException(name + ": queue " + index + " is not available");
             int n = Integer.highestOneBit(size <= 0 ? max : Math.min(size, max));
-            SplitQueueDriver old = queues.remove(index);
+            QueueDriver old = queues.remove(index);
             if (old != null) old.release();
-            SplitQueueDriver q = new SplitQueueDriver(memory, allocator, index, n, negotiated, () -> reg(QUEUE_NOTIFY, index));
+            QueueDriver q = Rings.driver(memory, allocator, index, n, negotiated, () -> reg(QUEUE_NOTIFY, index));
             try {
                 q.setCallback(callback);
                 reg(QUEUE_NUM, n);
                 reg(QUEUE_DESC_LOW, (int) q.descAddress());
                 reg(QUEUE_DESC_HIGH, (int) (q.descAddress() >>> 32));
-                reg(QUEUE_DRIVER_LOW, (int) q.availAddress());
-                reg(QUEUE_DRIVER_HIGH, (int) (q.availAddress() >>> 32));
-                reg(QUEUE_DEVICE_LOW, (int) q.usedAddress());
-                reg(QUEUE_DEVICE_HIGH, (int) (q.usedAddress() >>> 32));
+                reg(QUEUE_DRIVER_LOW, (int) q.driverAreaAddress());
+                reg(QUEUE_DRIVER_HIGH, (int) (q.driverAreaAddress() >>> 32));
+                reg(QUEUE_DEVICE_LOW, (int) q.deviceAreaAddress());
+                reg(QUEUE_DEVICE_HIGH, (int) (q.deviceAreaAddress() >>> 32));
                 reg(QUEUE_READY, 1);
                 if (reg(QUEUE_READY) != 1) throw new IllegalStateException(name + ": queue " + index + " did not become ready");
             } catch (RuntimeException e) {

@@ -5,6 +5,7 @@ import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.core.CoreTransportInfo;
 import org.vireo.virtio.core.PluggedDevice;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.ring.RingLayout;
 
 /** virtio-mmio version 2: register offsets and the plain-Java entry point. */
 public final class VirtioMmio {
@@ -55,6 +56,11 @@ public final class VirtioMmio {
      * @throws IllegalStateException when the machine has no room or no free interrupt line
      */
     public static PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName) {
+        return plug(machine, device, deviceName, RingLayout.SPLIT);
+    }
+
+    /** As {@link #plug(Machine, VirtioDevice, String)}, offering VIRTIO_F_RING_PACKED with {@link RingLayout#PACKED}. */
+    public static PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName, RingLayout ring) {
         long base = machine.mmioSpace().allocate(WINDOW_SIZE, WINDOW_SIZE);
         int gsi;
         try {
@@ -66,7 +72,7 @@ public final class VirtioMmio {
         String name = machine.name() + "/mmio@0x" + Long.toHexString(base);
         MmioDeviceSide deviceSide;
         try {
-            deviceSide = new MmioDeviceSide(machine, device, name, base, gsi);
+            deviceSide = new MmioDeviceSide(machine, device, name, base, gsi, ring);
         } catch (RuntimeException e) {
             machine.releaseIrq(gsi);
             machine.mmioSpace().free(base);

@@ -13,7 +13,8 @@ import org.vireo.machine.Machine;
 import org.vireo.virtio.core.DriverSideDevice;
 import org.vireo.virtio.driver.Virtqueue;
 import org.vireo.virtio.driver.VirtqueueCallback;
-import org.vireo.virtio.ring.SplitQueueDriver;
+import org.vireo.virtio.ring.QueueDriver;
+import org.vireo.virtio.ring.Rings;
 
 /**
  * The driver side of modern virtio-pci for Java guests, in the manner of a kernel's virtio-pci driver: it finds the
@@ -185,7 +186,7 @@ final class PciDriverSide extends DriverSideDevice {
     }
 
     private void queueInterrupt(int index) {
-        SplitQueueDriver q = queues.get(index);
+        QueueDriver q = queues.get(index);
         if (q != null) interruptQueue(q);
     }
 
@@ -277,15 +278,15 @@ final class PciDriverSide extends DriverSideDevice {
             long notifyOffset = (long) read(common, QUEUE_NOTIFY_OFF, 2) * notifyMultiplier;
             if (notifyOffset + 2 > notify.length) throw new IllegalStateException(name + ": queue " + index + " notify register is outside the notify region");
             long notifyAddress = notify.address + notifyOffset;
-            SplitQueueDriver old = queues.remove(index);
+            QueueDriver old = queues.remove(index);
             if (old != null) old.release();
-            SplitQueueDriver q = new SplitQueueDriver(memory, allocator, index, n, negotiated, () -> bus.write(notifyAddress, 2, index));
+            QueueDriver q = Rings.driver(memory, allocator, index, n, negotiated, () -> bus.write(notifyAddress, 2, index));
             try {
                 q.setCallback(callback);
                 write(common, QUEUE_SIZE, 2, n);
                 write64(QUEUE_DESC, q.descAddress());
-                write64(QUEUE_DRIVER, q.availAddress());
-                write64(QUEUE_DEVICE, q.usedAddress());
+                write64(QUEUE_DRIVER, q.driverAreaAddress());
+                write64(QUEUE_DEVICE, q.deviceAreaAddress());
                 if (msixCapability != 0) {
                     write(common, QUEUE_MSIX_VECTOR, 2, index + 1);
                     if (read(common, QUEUE_MSIX_VECTOR, 2) != index + 1) {

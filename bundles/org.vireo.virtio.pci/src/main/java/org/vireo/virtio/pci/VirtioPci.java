@@ -9,6 +9,7 @@ import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.core.CoreTransportInfo;
 import org.vireo.virtio.core.PluggedDevice;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.ring.RingLayout;
 
 /** Modern virtio-pci: identity, BAR layout, capability and register offsets, and the plain-Java entry point. */
 public final class VirtioPci {
@@ -89,6 +90,11 @@ public final class VirtioPci {
      * @throws IllegalStateException when the machine has no free slot, MMIO space or interrupt line
      */
     public static PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName) {
+        return plug(machine, device, deviceName, RingLayout.SPLIT);
+    }
+
+    /** As {@link #plug(Machine, VirtioDevice, String)}, offering VIRTIO_F_RING_PACKED with {@link RingLayout#PACKED}. */
+    public static PluggedDevice plug(Machine machine, VirtioDevice device, String deviceName, RingLayout ring) {
         long bar = machine.mmioSpace().allocate(BAR_SIZE, BAR_SIZE);
         int gsi;
         try {
@@ -98,7 +104,7 @@ public final class VirtioPci {
             throw e;
         }
         try {
-            PluggedDevice hotPlugged = hotPlug(machine, device, deviceName, bar, gsi);
+            PluggedDevice hotPlugged = hotPlug(machine, device, deviceName, bar, gsi, ring);
             if (hotPlugged != null) return hotPlugged;
         } catch (RuntimeException e) {
             machine.releaseIrq(gsi);
@@ -111,7 +117,7 @@ public final class VirtioPci {
             PciBus pci = machine.pci();
             for (int candidate = 1; candidate < PciBus.SLOTS && slot < 0; candidate++) {
                 if (pci.function(candidate) != null) continue;
-                VirtioPciFunction f = new VirtioPciFunction(machine, device, machine.name() + "/pci@" + address(candidate), bar, gsi);
+                VirtioPciFunction f = new VirtioPciFunction(machine, device, machine.name() + "/pci@" + address(candidate), bar, gsi, ring);
                 try {
                     pci.attach(candidate, f);
                 } catch (IllegalStateException taken) {
@@ -146,11 +152,11 @@ public final class VirtioPci {
     }
 
     /** Into the first hot-plug slot that takes it, or null (no slot, or none whose guest listens). */
-    private static PluggedDevice hotPlug(Machine machine, VirtioDevice device, String deviceName, long bar, int gsi) {
+    private static PluggedDevice hotPlug(Machine machine, VirtioDevice device, String deviceName, long bar, int gsi, RingLayout ring) {
         for (int slot = 0; slot < PciBus.SLOTS; slot++) {
             if (!(machine.pci().function(slot) instanceof PcieRootPort port) || !port.accepting()) continue;
             String pciAddress = String.format("%02x:00.0", port.secondaryBusNumber());
-            VirtioPciFunction function = new VirtioPciFunction(machine, device, machine.name() + "/pci@" + pciAddress, bar, gsi);
+            VirtioPciFunction function = new VirtioPciFunction(machine, device, machine.name() + "/pci@" + pciAddress, bar, gsi, ring);
             try {
                 port.insert(function);
             } catch (IllegalStateException taken) {

@@ -12,6 +12,7 @@ import org.vireo.virtio.core.InterruptSink;
 import org.vireo.virtio.core.VirtioDeviceCore;
 import org.vireo.virtio.device.RateLimitedLog;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.ring.RingLayout;
 
 /**
  * The device side of modern virtio-pci: a PCI function whose configuration space carries the virtio vendor
@@ -59,11 +60,15 @@ final class VirtioPciFunction implements PciFunction, IoHandler, InterruptSink {
     private boolean functionMasked;
 
     VirtioPciFunction(Machine machine, VirtioDevice device, String name, long barAddress, int gsi) {
+        this(machine, device, name, barAddress, gsi, RingLayout.SPLIT);
+    }
+
+    VirtioPciFunction(Machine machine, VirtioDevice device, String name, long barAddress, int gsi, RingLayout ring) {
         this.machine = machine;
         this.name = name;
         this.preassignedBar = barAddress;
         this.gsi = gsi;
-        this.core = new VirtioDeviceCore(device, machine.memory(), this, name);
+        this.core = new VirtioDeviceCore(device, machine.memory(), this, name, ring);
         this.line = machine.interrupts().line(gsi);
         this.queueCount = core.queueCount();
         this.notifyQueues = Math.min(queueCount, MAX_QUEUES);

@@ -15,12 +15,14 @@ import org.vireo.virtio.device.DeviceQueue;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.device.VirtioDeviceContext;
 import org.vireo.virtio.driver.UsedBuffer;
-import org.vireo.virtio.ring.SplitQueueDevice;
-import org.vireo.virtio.ring.SplitQueueDriver;
+import org.vireo.virtio.ring.PackedQueueDriver;
+import org.vireo.virtio.ring.QueueDriver;
+import org.vireo.virtio.ring.RingLayout;
+import org.vireo.virtio.ring.Rings;
 
 /**
- * A mock guest driver for device unit tests: guest memory, feature negotiation, one split ring per queue (driver and
- * device side), and a {@link VirtioDeviceContext} that records what the device reports. It behaves like a transport
+ * A mock guest driver for device unit tests: guest memory, feature negotiation, one ring per queue (driver and
+ * device side; split by default, packed with {@link Builder#ring}), and a {@link VirtioDeviceContext} that records what the device reports. It behaves like a transport
  * plus a polling driver, without any bus or register interface:
  * <pre>{@code
  * try (DeviceHarness h = DeviceHarness.activated(new MyDevice())) {
@@ -50,8 +52,8 @@ public final class DeviceHarness implements AutoCloseable {
     private final AtomicLong tokenIds = new AtomicLong();
 
     // Guarded by this.
-    private SplitQueueDriver[] drivers = new SplitQueueDriver[0];
-    private SplitQueueDevice[] deviceQueues = new SplitQueueDevice[0];
+    private QueueDriver[] drivers = new QueueDriver[0];
+    private DeviceQueue[] deviceQueues = new DeviceQueue[0];
     private Context context;
     private boolean active;
     private boolean closed;
@@ -73,7 +75,8 @@ public final class DeviceHarness implements AutoCloseable {
         this.features = (device.offeredFeatures() & b.wantedFeatures & DEVICE_SPECIFIC_FEATURES)
                 | VirtioFeatures.bit(VirtioFeatures.VERSION_1)
                 | (b.eventIdx ? VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) : 0)
-                | (b.indirect ? VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC) : 0);
+                | (b.indirect ? VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC) : 0)
+                | (b.ring == RingLayout.PACKED ? VirtioFeatures.bit(VirtioFeatures.RING_PACKED) : 0);
         this.queueSizeWanted = b.queueSize;
         int n = Math.max(0, device.queueCount());
         this.signals = new int[n];
@@ -103,6 +106,7 @@ public final class DeviceHarness implements AutoCloseable {
         private boolean eventIdx = true;
         private boolean indirect = true;
         private int queueSize = DEFAULT_QUEUE_SIZE;
+        private RingLayout ring = RingLayout.SPLIT;
 
         private Builder(VirtioDevice device) { this.device = Objects.requireNonNull(device); }
 
@@ -118,6 +122,9 @@ public final class DeviceHarness implements AutoCloseable {
         public Builder eventIdx(boolean on) { this.eventIdx = on; return this; }
 
         public Builder indirect(boolean on) { this.indirect = on; return this; }
+
+        /** The ring layout of every queue (RING_PACKED negotiated with {@link RingLayout#PACKED}); split by default. */
+        public Builder ring(RingLayout layout) { this.ring = Objects.requireNonNull(layout); return this; }
 
         /** Queue size wanted for every queue; capped by the device's maximum, rounded down to a power of two. */
         public Builder queueSize(int size) {
@@ -139,16 +146,16 @@ public final class DeviceHarness implements AutoCloseable {
             if (active) throw new IllegalStateException("already active");
             releaseQueues();
             int n = device.queueCount();
-            drivers = new SplitQueueDriver[n];
-            deviceQueues = new SplitQueueDevice[n];
+            drivers = new QueueDriver[n];
+            deviceQueues = new DeviceQueue[n];
             for (int i = 0; i < n; i++) {
                 int max = device.queueMaxSize(i);
                 if (max <= 0) continue;
                 int size = Integer.highestOneBit(Math.min(max, queueSizeWanted));
                 int index = i;
-                SplitQueueDriver d = new SplitQueueDriver(memory, allocator, i, size, features, () -> deliverNotify(index));
+                QueueDriver d = Rings.driver(memory, allocator, i, size, features, () -> deliverNotify(index));
                 drivers[i] = d;
-                deviceQueues[i] = new SplitQueueDevice(memory, i, size, d.descAddress(), d.availAddress(), d.usedAddress(), features);
+                deviceQueues[i] = Rings.device(memory, i, size, d.descAddress(), d.driverAreaAddress(), d.deviceAreaAddress(), features);
             }
             ctx = new Context(deviceQueues.clone());
             context = ctx;
@@ -194,9 +201,9 @@ public final class DeviceHarness implements AutoCloseable {
     }
 
     private void releaseQueues() {
-        for (SplitQueueDriver d : drivers) if (d != null) d.release();
-        drivers = new SplitQueueDriver[0];
-        deviceQueues = new SplitQueueDevice[0];
+        for (QueueDriver d : drivers) if (d != null) d.release();
+        drivers = new QueueDriver[0];
+        deviceQueues = new DeviceQueue[0];
     }
 
     // ---- the driver's side ----
@@ -245,7 +252,7 @@ public final class DeviceHarness implements AutoCloseable {
      * @throws IllegalStateException when the ring has no room
      */
     public Token submit(int queue, List<byte[]> out, int... inLengths) {
-        SplitQueueDriver d = driver(queue);
+        QueueDriver d = driver(queue);
         List<GuestRange> outs = new ArrayList<>(out.size());
         List<GuestRange> ins = new ArrayList<>(inLengths.length);
         for (byte[] b : out) {
@@ -297,7 +304,7 @@ public final class DeviceHarness implements AutoCloseable {
 
     /** The next used buffer of {@code queue} without waiting, or null. */
     public Completion pollUsed(int queue) {
-        SplitQueueDriver d = driver(queue);
+        QueueDriver d = driver(queue);
         UsedBuffer u = d.getBuf();
         if (u == null) {
             if (d.broken()) throw new AssertionError("queue " + queue + ": the device returned an impossible used element");
@@ -370,9 +377,9 @@ public final class DeviceHarness implements AutoCloseable {
 
     // ---- raw access, for malformed-ring tests ----
 
-    /** Writes descriptor {@code i} of {@code queue}'s table directly, bypassing the driver. */
+    /** Writes descriptor {@code i} of {@code queue}'s table directly, bypassing the driver (split rings only). */
     public void writeRawDescriptor(int queue, int i, long addr, long len, int flags, int next) {
-        SplitQueueDriver d = driver(queue);
+        QueueDriver d = splitDriver(queue);
         if (i < 0 || i >= d.size()) throw new IllegalArgumentException("descriptor " + i);
         long at = d.descAddress() + 16L * i;
         memory.writeLong(at, addr);
@@ -381,17 +388,36 @@ public final class DeviceHarness implements AutoCloseable {
         memory.writeShort(at + 14, (short) next);
     }
 
-    /** Puts {@code head} (any value, e.g. out of range) in the next avail slot and publishes it, bypassing the driver. */
+    /** Puts {@code head} (any value, e.g. out of range) in the next avail slot and publishes it, bypassing the driver (split rings only). */
     public void publishRawHead(int queue, int head) {
-        SplitQueueDriver d = driver(queue);
-        int idx = memory.readShort(d.availAddress() + 2) & 0xffff;
-        memory.writeShort(d.availAddress() + 4 + 2L * (idx & (d.size() - 1)), (short) head);
-        memory.writeShort(d.availAddress() + 2, (short) (idx + 1));
+        QueueDriver d = splitDriver(queue);
+        int idx = memory.readShort(d.driverAreaAddress() + 2) & 0xffff;
+        memory.writeShort(d.driverAreaAddress() + 4 + 2L * (idx & (d.size() - 1)), (short) head);
+        memory.writeShort(d.driverAreaAddress() + 2, (short) (idx + 1));
     }
 
-    /** Writes a malformed ring entry (a head index out of range) into {@code queue} and notifies the device. */
+    private QueueDriver splitDriver(int queue) {
+        QueueDriver d = driver(queue);
+        if (d instanceof PackedQueueDriver) throw new UnsupportedOperationException("queue " + queue + " has a packed ring");
+        return d;
+    }
+
+    /**
+     * Writes a malformed ring entry into {@code queue} and notifies the device: a head index equal to the queue size
+     * (split), or a descriptor made available with a buffer id equal to the queue size (packed).
+     */
     public void corruptAndNotify(int queue) {
-        publishRawHead(queue, driver(queue).size());
+        QueueDriver d = driver(queue);
+        if (d instanceof PackedQueueDriver p) {
+            int offWrap = p.nextAvailOffWrap();
+            long at = p.descAddress() + 16L * (offWrap & 0x7fff);
+            memory.writeLong(at, p.descAddress());
+            memory.writeInt(at + 8, 16);
+            memory.writeShort(at + 12, (short) p.size());
+            memory.writeShort(at + 14, (short) ((offWrap & 0x8000) != 0 ? 1 << 7 : 1 << 15));   // AVAIL for its lap
+        } else {
+            publishRawHead(queue, d.size());
+        }
         notifyDevice(queue);
     }
 
@@ -408,23 +434,28 @@ public final class DeviceHarness implements AutoCloseable {
     /** The features negotiated: offered and wanted device bits, VERSION_1, and EVENT_IDX/INDIRECT as built. */
     public long features() { return features; }
 
-    public synchronized SplitQueueDriver driver(int queue) {
+    public synchronized QueueDriver driver(int queue) {
         if (queue < 0 || queue >= drivers.length || drivers[queue] == null) {
             throw new IllegalArgumentException("queue " + queue + " is not set up (activate first?)");
         }
         return drivers[queue];
     }
 
-    public synchronized SplitQueueDevice deviceQueue(int queue) {
+    public synchronized DeviceQueue deviceQueue(int queue) {
         if (queue < 0 || queue >= deviceQueues.length || deviceQueues[queue] == null) {
             throw new IllegalArgumentException("queue " + queue + " is not set up (activate first?)");
         }
         return deviceQueues[queue];
     }
 
-    /** The used idx the device has published for {@code queue}, read from guest memory. */
+    /**
+     * The used idx the device has published for {@code queue}, read from guest memory (split), or the buffers it has
+     * used so far, mod 2^16 (packed, which has no used idx).
+     */
     public int usedIndex(int queue) {
-        return memory.readShort(driver(queue).usedAddress() + 2) & 0xffff;
+        QueueDriver d = driver(queue);
+        if (d instanceof PackedQueueDriver) return deviceQueue(queue).usedIndex();
+        return memory.readShort(d.deviceAreaAddress() + 2) & 0xffff;
     }
 
     /** {@link VirtioDeviceContext#signalUsed} calls for {@code queue} on the live context. */
@@ -477,10 +508,10 @@ public final class DeviceHarness implements AutoCloseable {
 
     /** One activation's context; calls after reset are counted as stale and otherwise ignored. */
     private final class Context implements VirtioDeviceContext {
-        private final SplitQueueDevice[] queues;
+        private final DeviceQueue[] queues;
         private volatile boolean stale;
 
-        Context(SplitQueueDevice[] queues) { this.queues = queues; }
+        Context(DeviceQueue[] queues) { this.queues = queues; }
 
         @Override public long negotiatedFeatures() { return features; }
 

@@ -22,7 +22,8 @@ public final class VirtioBusCore implements VirtioBus {
     /** Feature bits the bus (the ring and transport code behind every driver) handles itself. */
     public static final long BUS_FEATURES = VirtioFeatures.bit(VirtioFeatures.VERSION_1)
             | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC)
-            | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX);
+            | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX)
+            | VirtioFeatures.bit(VirtioFeatures.RING_PACKED);
 
     private static final System.Logger LOG = System.getLogger(VirtioBusCore.class.getName());
 

@@ -34,7 +34,9 @@ public class VirtioBusCoreTest {
 
         bus.addDriver(drv);
 
-        long expectedFeatures = VirtioFeatures.bit(VirtioFeatures.VERSION_1) | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | 0b101;
+        // RING_PACKED too: the ring code behind every driver runs either layout
+        long expectedFeatures = VirtioFeatures.bit(VirtioFeatures.VERSION_1) | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX)
+                | VirtioFeatures.bit(VirtioFeatures.RING_PACKED) | 0b101;
         assertEquals(List.of("reset", "status ACKNOWLEDGE", "status ACKNOWLEDGE|DRIVER",
                 "features " + Long.toHexString(expectedFeatures), "status ACKNOWLEDGE|DRIVER|FEATURES_OK",
                 "status ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK"), dev.log);

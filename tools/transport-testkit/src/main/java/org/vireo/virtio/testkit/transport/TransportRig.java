@@ -2,6 +2,7 @@ package org.vireo.virtio.testkit.transport;
 
 import java.util.List;
 import org.vireo.machine.hosted.HostedMachine;
+import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.bus.VirtioBus.Binding;
 import org.vireo.virtio.bus.impl.VirtioBusCore;
 import org.vireo.virtio.core.PluggedDevice;
@@ -10,14 +11,19 @@ import org.vireo.virtio.driver.VirtioDriver;
 import org.vireo.virtio.driver.VirtioDriverDevice;
 import org.vireo.virtio.mmio.VirtioMmio;
 import org.vireo.virtio.pci.VirtioPci;
+import org.vireo.virtio.ring.RingLayout;
 
 /**
  * A real device plugged on a hosted machine through a real transport, its driver side handed to the bus core: the
  * same path as in the framework, without OSGi. For driver round-trip tests.
  */
 public final class TransportRig implements AutoCloseable {
-    /** The transports, as JUnit {@code Parameterized} parameters. */
-    public static final List<Object[]> TRANSPORTS = List.of(new Object[] {"mmio"}, new Object[] {"pci"});
+    /**
+     * The transports and ring layouts, as JUnit {@code Parameterized} parameters: "mmio" and "pci" with split rings,
+     * "mmio/packed" and "pci/packed" with the device offering, and the driver taking, packed rings.
+     */
+    public static final List<Object[]> TRANSPORTS = List.of(new Object[] {"mmio"}, new Object[] {"pci"},
+            new Object[] {"mmio/packed"}, new Object[] {"pci/packed"});
 
     /** A hosted machine "java" with 64 MiB. */
     public final HostedMachine machine = new HostedMachine("java", 64L << 20);
@@ -27,11 +33,15 @@ public final class TransportRig implements AutoCloseable {
     /** The machine's free allocator bytes once the device was plugged. */
     public final long freeBeforeBinding;
 
-    /** Plugs {@code device} as {@code name} through {@code transport} ("mmio" or "pci"). */
+    /** The ring layout the device offers. */
+    public final RingLayout ring;
+
+    /** Plugs {@code device} as {@code name} through {@code transport} ("mmio" or "pci", with "/packed" for packed rings). */
     public TransportRig(String transport, VirtioDevice device, String name) {
-        plugged = switch (transport) {
-            case "mmio" -> VirtioMmio.plug(machine, device, name);
-            case "pci" -> VirtioPci.plug(machine, device, name);
+        ring = transport.endsWith("/packed") ? RingLayout.PACKED : RingLayout.SPLIT;
+        plugged = switch (transport.replace("/packed", "")) {
+            case "mmio" -> VirtioMmio.plug(machine, device, name, ring);
+            case "pci" -> VirtioPci.plug(machine, device, name, ring);
             default -> throw new IllegalArgumentException(transport);
         };
         driverSide = plugged.driverSide().orElseThrow();
@@ -42,6 +52,10 @@ public final class TransportRig implements AutoCloseable {
     public void bind(VirtioDriver driver) {
         bus.addDriver(driver);
         bus.addDevice(driverSide, machine.name());
+        boolean packed = VirtioFeatures.has(driverSide.negotiatedFeatures(), VirtioFeatures.RING_PACKED);
+        if (packed != (ring == RingLayout.PACKED) && bus.bindings().getFirst().driver() != null) {
+            throw new AssertionError("offered " + ring + " rings, negotiated " + (packed ? "packed" : "split"));
+        }
     }
 
     /** The bus core's first binding. */
