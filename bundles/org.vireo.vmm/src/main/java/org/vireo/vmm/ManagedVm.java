@@ -22,6 +22,9 @@ final class ManagedVm implements VirtualMachine {
         int run();
 
         void stop();
+
+        /** Presses the guest's ACPI power button; false if it has none. */
+        default boolean pressPowerButton() { return false; }
     }
 
     interface RunFactory {
@@ -108,6 +111,30 @@ final class ManagedVm implements VirtualMachine {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    @Override
+    public boolean shutdown(long graceMillis) {
+        if (graceMillis < 0) throw new IllegalArgumentException("negative grace period");
+        Thread t;
+        boolean pressed;
+        synchronized (this) {
+            if (state != VmState.RUNNING) return false;
+            pressed = run.pressPowerButton();
+            t = thread;
+        }
+        if (pressed && t != Thread.currentThread()) {
+            try {
+                t.join(graceMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            if (thread != t || state != VmState.RUNNING) return pressed;
+        }
+        stop();
+        return false;
     }
 
     @Override

@@ -47,6 +47,8 @@ public final class VirtualMachineComponent {
                 @Override public int run() { return runner.run(options); }
 
                 @Override public void stop() { runner.stop(); }
+
+                @Override public boolean pressPowerButton() { return runner.pressPowerButton(); }
             };
         }, this::stateChanged);
         registration = context.registerService(VirtualMachine.class, vm, serviceProperties(VmState.NEW));

@@ -33,6 +33,8 @@ public final class VmRunner {
     private final AtomicReference<Outcome> outcome = new AtomicReference<>();
     private volatile MachineWiring wiring;
     private volatile Vcpu vcpu;
+    /** The running machine's ACPI PM registers, while a guest with ACPI runs (for the power button). */
+    private volatile org.vireo.x86.platform.AcpiPm powerButton;
     private volatile boolean restarting;
     private volatile boolean poweringOff;
     private volatile boolean acpi;
@@ -82,6 +84,17 @@ public final class VmRunner {
 
     /** Asks a running VM to stop (e.g. the framework is shutting down); the run returns {@link #EXIT_STOPPED}. */
     public void stop() { finish(EXIT_STOPPED, "stopped from outside"); }
+
+    /**
+     * Presses the ACPI power button of the running guest (PWRBTN_STS and an SCI): a guest that handles it (systemd's
+     * logind, acpid) powers off, which ends the run with exit code 0. False when no guest with ACPI is running.
+     */
+    public boolean pressPowerButton() {
+        org.vireo.x86.platform.AcpiPm pm = powerButton;
+        if (pm == null) return false;
+        pm.pressPowerButton();
+        return true;
+    }
 
     int run(VmOptions options) {
         long started = System.nanoTime();
@@ -133,10 +146,12 @@ public final class VmRunner {
             try (HostTerminal terminal = hostTerminal ? HostTerminal.rawIfInteractive() : HostTerminal.untouched()) {
                 Thread input = startKeyboard(machine.platform().com1(), terminal.raw());
                 machine.platform().startTimer();
+                if (acpi) powerButton = machine.platform().acpiPm();
                 Thread thread = new Thread(() -> runCpu(cpu), "vireo-vcpu0");
                 Thread sampler = options.stats() ? startSampler(cpu) : null;
                 thread.start();
                 join(thread, options.timeoutSeconds());
+                powerButton = null;
                 if (sampler != null) sampler.interrupt();
                 Thread grace = powerOffGrace;
                 if (grace != null) grace.interrupt();

@@ -2,6 +2,7 @@ package org.vireo.vmm;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -73,6 +74,8 @@ public class ManagedVmTest {
                 @Override public int run() { return runner.run(options); }
 
                 @Override public void stop() { runner.stop(); }
+
+                @Override public boolean pressPowerButton() { return runner.pressPowerButton(); }
             };
         }, changes::add);
     }
@@ -169,5 +172,41 @@ public class ManagedVmTest {
         ConsoleBuffer small = new ConsoleBuffer(8);
         small.write('x');
         assertArrayEquals(new byte[] {'x'}, small.snapshot());
+    }
+
+    /** A guest that waits (bounded) for the ACPI power button's status bit, then powers off through S5. */
+    private static void powerOffOnTheButton(X86Machine m) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GUARD_MS);
+        while ((m.pio().read(org.vireo.x86.platform.AcpiPm.PM1_EVT, 2) & 1 << 8) == 0) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException("no power button");
+            Thread.onSpinWait();
+        }
+        m.pio().write(org.vireo.x86.platform.AcpiPm.PM1_CNT, 2, org.vireo.x86.platform.AcpiPm.S5_SLP_TYP << 10 | 1 << 13);
+    }
+
+    @Test
+    public void shutdownPressesThePowerButtonAndAGuestThatPowersOffEndsStopped() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        ManagedVm vm = vm(m -> {
+            running.countDown();
+            powerOffOnTheButton(m);
+        }, null);
+        vm.start();
+        assertTrue(running.await(GUARD_MS, TimeUnit.MILLISECONDS));
+        assertTrue("the guest powered off by itself", vm.shutdown(GUARD_MS));
+        assertEquals(VmState.STOPPED, vm.state());
+        assertTrue(vm.describe(), vm.describe().contains("exit code 0"));
+        assertFalse("nothing to shut down any more", vm.shutdown(0));
+    }
+
+    @Test
+    public void shutdownStopsAGuestThatIgnoresThePowerButtonAfterTheGracePeriod() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        ManagedVm vm = vm(m -> running.countDown(), null);
+        vm.start();
+        assertTrue(running.await(GUARD_MS, TimeUnit.MILLISECONDS));
+        assertFalse(vm.shutdown(100));
+        assertEquals(VmState.STOPPED, vm.state());
+        assertTrue(vm.describe(), vm.describe().contains("exit code " + VmRunner.EXIT_STOPPED));
     }
 }

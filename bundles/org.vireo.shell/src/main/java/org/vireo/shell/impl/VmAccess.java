@@ -17,6 +17,8 @@ final class VmAccess {
 
     static void stop(Object vm) { ((VirtualMachine) vm).stop(); }
 
+    static boolean shutdown(Object vm, long graceMillis) { return ((VirtualMachine) vm).shutdown(graceMillis); }
+
     static String describe(Object vm) { return ((VirtualMachine) vm).describe(); }
 
     static byte[] output(Object vm) { return ((VirtualMachine) vm).consoleOutput(); }

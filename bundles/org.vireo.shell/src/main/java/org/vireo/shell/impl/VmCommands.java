@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.Hashtable;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
@@ -65,11 +66,24 @@ public final class VmCommands {
         return "Started VM " + name + "; vm:console " + name + " shows its serial console.";
     }
 
-    @Descriptor("Stop a VM's guest (like pulling the plug; the configuration stays)")
-    public String stop(@Descriptor("the VM's name") String name) {
+    @Descriptor("Stop a VM's guest: press its ACPI power button and give it --timeout seconds to power off, then pull the"
+            + " plug (at once with --force, or for a guest without ACPI); the configuration stays")
+    public String stop(
+            @Descriptor("pull the plug at once, without asking the guest") @Parameter(names = {"-f", "--force"}, presentValue = "true",
+                    absentValue = "false") boolean force,
+            @Descriptor("seconds the guest gets to power off (default 30)") @Parameter(names = {"-t", "--timeout"},
+                    absentValue = "30") int timeoutSeconds,
+            @Descriptor("the VM's name") String name) {
+        if (timeoutSeconds < 0) throw new IllegalArgumentException("--timeout must be 0 or more seconds, not " + timeoutSeconds);
         Object vm = vm(name);
-        VmAccess.stop(vm);
-        return "VM " + name + " is " + VmAccess.state(vm) + ".";
+        if (!"RUNNING".equals(VmAccess.state(vm))) return "VM " + name + " is not running (" + VmAccess.state(vm) + ").";
+        if (force) {
+            VmAccess.stop(vm);
+            return "VM " + name + " is " + VmAccess.state(vm) + ".";
+        }
+        boolean poweredOff = VmAccess.shutdown(vm, timeoutSeconds * 1000L);
+        return "VM " + name + " is " + VmAccess.state(vm) + (poweredOff ? " (the guest powered off)."
+                : " (stopped: it did not power off when asked" + (timeoutSeconds > 0 ? " within " + timeoutSeconds + " s" : "") + ").");
     }
 
     @Descriptor("Delete a VM's configuration (a running guest is stopped)")

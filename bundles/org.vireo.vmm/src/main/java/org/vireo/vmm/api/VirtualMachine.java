@@ -20,8 +20,16 @@ public interface VirtualMachine {
     /** Boots the guest on its own thread; refused with IllegalStateException while running. */
     void start();
 
-    /** Stops a running guest and waits (bounded) for the run to end; no effect otherwise. */
+    /** Stops a running guest and waits (bounded) for the run to end; no effect otherwise. Like pulling the plug. */
     void stop();
+
+    /**
+     * Asks a running guest to power off, as the power button of a PC does (ACPI; a guest without ACPI cannot be asked),
+     * and waits up to {@code graceMillis} for it; a guest still running then is stopped as by {@link #stop()}.
+     *
+     * @return true if the guest powered off by itself, false if it had to be stopped (or was not running)
+     */
+    boolean shutdown(long graceMillis);
 
     /** Settings, state and how the last run ended, several lines. */
     String describe();
