@@ -29,6 +29,11 @@ sealed interface DeviceSpec {
         @Override public String factoryPid() { return "org.vireo.virtio.rng"; }
     }
 
+    /** virtio-fs sharing host directory {@code dir}; the guest mounts it by {@code tag}. */
+    record Share(String name, Path dir, String tag, boolean readOnly) implements DeviceSpec {
+        @Override public String factoryPid() { return "org.vireo.virtio.fs"; }
+    }
+
     /** virtio-console; its output goes to {@code file} (appended), or to the terminal when {@code file} is null. */
     record Console(String name, Path file) implements DeviceSpec {
         @Override public String factoryPid() { return "org.vireo.virtio.console"; }

@@ -11,6 +11,7 @@ import org.vireo.virtio.console.ConsoleDevice;
 import org.vireo.virtio.console.FileBackend;
 import org.vireo.virtio.console.StdioBackend;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.fs.FsDevice;
 import org.vireo.virtio.net.FrameBackend;
 import org.vireo.virtio.net.MacAddress;
 import org.vireo.virtio.net.NetDevice;
@@ -77,6 +78,10 @@ final class DirectWiring implements MachineWiring {
                 }
                 case DeviceSpec.Rng r -> {
                     RngDevice device = new RngDevice(new FileSource(java.nio.file.Path.of(DeviceSpec.Rng.SOURCE)), r.name());
+                    yield new Created(device, device::close);
+                }
+                case DeviceSpec.Share f -> {
+                    FsDevice device = new FsDevice(f.dir(), f.tag(), f.readOnly(), f.name());
                     yield new Created(device, device::close);
                 }
                 case DeviceSpec.Console c -> {

@@ -93,6 +93,11 @@ final class OsgiWiring implements MachineWiring {
             }
             case DeviceSpec.Net n -> props.put("backend", n.backend());
             case DeviceSpec.Rng r -> props.put("source", DeviceSpec.Rng.SOURCE);
+            case DeviceSpec.Share f -> {
+                props.put("path", f.dir().toString());
+                props.put("tag", f.tag());
+                props.put("readonly", f.readOnly());
+            }
             case DeviceSpec.Console c -> props.put("backend", c.file() != null ? "file:" + c.file() : "link:" + linkName);
         }
         Presence plugged = new Presence(filter(VirtioTransportInfo.class, VirtioProperties.MACHINE, machineName,

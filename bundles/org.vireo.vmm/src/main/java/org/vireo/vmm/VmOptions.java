@@ -86,6 +86,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static final String USAGE = """
             usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--hotplug-slot] [--timeout SECONDS] [--stats]
                              [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
+                             [--share DIR[,tag=TAG][,ro]]...
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
               --initrd FILE   initramfs (default: the guest kit's initramfs.cpio.gz if present; "none" for no initrd)
@@ -125,6 +126,11 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
               --console-device virtio[,file=PATH]
                               virtio-console (console0, the guest's /dev/hvc0): its output goes to this terminal, or is
                               appended to PATH with file=PATH; it takes no input (the keyboard goes to ttyS0)
+              --share DIR[,tag=TAG][,ro]
+                              virtio-fs (fs0, fs1...): the host directory DIR, served by Vireo itself (no virtiofsd);
+                              in the guest: mount -t virtiofs TAG /mnt (TAG defaults to the device name). Nothing
+                              outside DIR is reachable, host symlinks are never followed; ",ro" refuses every change.
+                              Repeatable
             Console: COM1 on this terminal; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
             Exit code: 0 when the guest reboots or powers off, 1 on guest or emulator errors, 2 on bad options.""";
 
@@ -163,13 +169,14 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         boolean stats = false;
         boolean acpi = DEFAULT_ACPI;
         DeviceSpec.Console console = null;
+        List<DeviceSpec.Share> shares = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String value = null;
             int eq = a.indexOf('=');
             String option = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
             switch (option) {
-                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs" -> {
+                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share" -> {
                     if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
@@ -210,6 +217,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                 case "--stats" -> stats = true;
                 case "--acpi" -> acpi = true;
                 case "--no-acpi" -> acpi = false;
+                case "--share" -> shares.add(parseShare("fs" + shares.size(), value, shares));
                 case "--console-device" -> {
                     if (console != null) throw new UsageException("--console-device given twice");
                     console = parseConsole("console0", value);
@@ -259,6 +267,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (net != null && !net.equals("none")) devices.add(new DeviceSpec.Net("net0", net));
         if (rng) devices.add(new DeviceSpec.Rng("rng0"));
         if (console != null) devices.add(console);
+        devices.addAll(shares);
         return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats, acpi);
     }
 
@@ -313,6 +322,32 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             return value;
         }
         throw new UsageException("--net wants user, tap:IFNAME or none, not \"" + value + "\"");
+    }
+
+    /** DIR[,tag=TAG][,ro]: an existing directory; the options are read from the end, so DIR may hold commas. */
+    static DeviceSpec.Share parseShare(String name, String value, List<DeviceSpec.Share> others) throws UsageException {
+        String dir = value;
+        String tag = null;
+        boolean readOnly = false;
+        while (true) {
+            int comma = dir.lastIndexOf(',');
+            if (comma < 0) break;
+            String flag = dir.substring(comma + 1);
+            if (flag.equals("ro") && !readOnly) readOnly = true;
+            else if (flag.startsWith("tag=") && tag == null) tag = flag.substring(4);
+            else break;
+            dir = dir.substring(0, comma);
+        }
+        if (tag == null) tag = name;
+        if (tag.isEmpty() || tag.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 36) {
+            throw new UsageException("--share " + value + ": the tag must be 1 to 36 bytes, not \"" + tag + "\"");
+        }
+        for (DeviceSpec.Share other : others) {
+            if (other.tag().equals(tag)) throw new UsageException("--share " + value + ": tag " + tag + " is already used by " + other.dir());
+        }
+        Path path = path("--share", dir);
+        if (!Files.isDirectory(path)) throw new UsageException("--share: " + path + " is not a directory");
+        return new DeviceSpec.Share(name, path.toAbsolutePath(), tag, readOnly);
     }
 
     static DeviceSpec.Console parseConsole(String name, String value) throws UsageException {

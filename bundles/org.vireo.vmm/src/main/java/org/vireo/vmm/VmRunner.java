@@ -302,6 +302,8 @@ public final class VmRunner {
             case DeviceSpec.Net net -> String.format("%s: virtio-net, %s", net.name(), net.backend().startsWith("user")
                     ? "user-mode networking (" + net.backend() + "; DHCP 10.0.2.15, gateway 10.0.2.2 = host 127.0.0.1)" : net.backend());
             case DeviceSpec.Rng rng -> rng.name() + ": virtio-rng from " + DeviceSpec.Rng.SOURCE;
+            case DeviceSpec.Share f -> String.format("%s: virtio-fs sharing %s as tag %s%s (mount -t virtiofs %s DIR)",
+                    f.name(), f.dir(), f.tag(), f.readOnly() ? " (read-only)" : "", f.tag());
             case DeviceSpec.Console c -> c.name() + ": virtio-console (hvc0) to " + (c.file() != null ? c.file() : "this terminal");
         };
     }

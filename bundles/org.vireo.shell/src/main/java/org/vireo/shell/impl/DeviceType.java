@@ -10,7 +10,8 @@ enum DeviceType {
     BLK("blk", "org.vireo.virtio.blk", "disk", Set.of("path", "readonly", "serial"), Set.of("path")),
     NET("net", "org.vireo.virtio.net", "net", Set.of("backend", "mac"), Set.of()),
     CONSOLE("console", "org.vireo.virtio.console", "console", Set.of("backend"), Set.of()),
-    RNG("rng", "org.vireo.virtio.rng", "rng", Set.of("source"), Set.of());
+    RNG("rng", "org.vireo.virtio.rng", "rng", Set.of("source"), Set.of()),
+    FS("fs", "org.vireo.virtio.fs", "fs", Set.of("path", "tag", "readonly", "max.nodes", "max.handles"), Set.of("path"));
 
     final String label;
     final String factoryPid;
