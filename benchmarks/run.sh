@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Vireo's JMH benchmarks with modest settings. Usage: benchmarks/run.sh [REGEX] [JMH options]
-#   benchmarks/run.sh RingRoundTrip            split-ring round trips (driver -> device -> driver)
+#   benchmarks/run.sh RingRoundTrip            split- and packed-ring round trips (driver -> device -> driver)
 #   benchmarks/run.sh BlkThroughput            virtio-blk through the Java driver, mmio and pci, 4 KiB and 1 MiB
 #   benchmarks/run.sh RingRoundTrip -p descriptors=3 -rf json -rff result.json
 # Builds the benchmarks module and what it uses first (skipping tests). Record results in docs/benchmarks.md.

@@ -20,11 +20,12 @@ import org.vireo.virtio.VirtioFeatures;
 import org.vireo.virtio.device.DescriptorChain;
 import org.vireo.virtio.device.VirtqueueException;
 import org.vireo.virtio.driver.UsedBuffer;
-import org.vireo.virtio.ring.SplitQueueDevice;
-import org.vireo.virtio.ring.SplitQueueDriver;
+import org.vireo.virtio.device.DeviceQueue;
+import org.vireo.virtio.ring.QueueDriver;
+import org.vireo.virtio.ring.Rings;
 
 /**
- * One request through the split ring on one thread: driver addBuf, kick, device pop (with full validation), addUsed,
+ * One request through a split or packed ring on one thread: driver addBuf, kick, device pop (with full validation), addUsed,
  * needsInterrupt, driver getBuf. Measures the ring's own cost (no data copies, no thread hand-off).
  */
 @State(Scope.Thread)
@@ -39,9 +40,13 @@ public class RingRoundTrip {
     @Param({"plain", "indirect+event_idx"})
     public String features;
 
+    /** Ring layout: split, or packed (VIRTIO_F_RING_PACKED). */
+    @Param({"split", "packed"})
+    public String ring;
+
     private Arena arena;
-    private SplitQueueDriver driver;
-    private SplitQueueDevice device;
+    private QueueDriver driver;
+    private DeviceQueue device;
     private List<GuestRange> out;
     private List<GuestRange> in;
     private int written;
@@ -58,8 +63,9 @@ public class RingRoundTrip {
         if (features.equals("indirect+event_idx")) {
             f |= VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC) | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX);
         }
-        driver = new SplitQueueDriver(memory, allocator, 0, 256, f, () -> notifications++);
-        device = new SplitQueueDevice(memory, 0, 256, driver.descAddress(), driver.availAddress(), driver.usedAddress(), f);
+        if (ring.equals("packed")) f |= VirtioFeatures.bit(VirtioFeatures.RING_PACKED);
+        driver = Rings.driver(memory, allocator, 0, 256, f, () -> notifications++);
+        device = Rings.device(memory, 0, 256, driver.descAddress(), driver.driverAreaAddress(), driver.deviceAreaAddress(), f);
         GuestRange header = new GuestRange(allocator.allocate(16, 16), 16);
         GuestRange data = new GuestRange(allocator.allocate(512, 16), 512);
         GuestRange status = new GuestRange(allocator.allocate(1, 16), 1);
