@@ -40,4 +40,11 @@ public interface Machine {
 
     /** Present when no CPU runs here and Java code plays the guest, driving devices through their registers. */
     Optional<JavaGuest> javaGuest();
+
+    /**
+     * Tells the machine's firmware tables about a virtio-mmio device (a PC's DSDT lists it as {@code LNRO0005}, the
+     * only way Linux finds such devices there), until the returned registration is closed. Devices plugged after the
+     * guest booted are not seen by it. By default there are no tables and nothing happens.
+     */
+    default org.vireo.bus.Registration describeVirtioMmio(long base, long size, int gsi) { return () -> { }; }
 }

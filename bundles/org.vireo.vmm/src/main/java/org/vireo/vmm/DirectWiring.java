@@ -18,28 +18,32 @@ import org.vireo.virtio.net.NetDevice;
 import org.vireo.virtio.net.TapBackend;
 import org.vireo.virtio.net.slirp.SlirpBackend;
 import org.vireo.virtio.net.slirp.UserNetConfig;
+import org.vireo.virtio.mmio.VirtioMmio;
 import org.vireo.virtio.pci.VirtioPci;
 import org.vireo.virtio.rng.FileSource;
 import org.vireo.virtio.rng.RngDevice;
 
 /**
  * The devices of a run without OSGi (tests, {@link VmRunner#main}): each backend is built here from its bundle's
- * classes and plugged with {@link VirtioPci#plug}, in the order given, so disk0 takes the lowest slot. Inside the
+ * classes and plugged with {@link VirtioPci#plug} (or {@link VirtioMmio#plug}), in the order given, so disk0 takes the lowest slot. Inside the
  * framework {@link OsgiWiring} is used instead and these bundle-private classes are never loaded (the bundle imports
  * their packages optionally).
  */
 final class DirectWiring implements MachineWiring {
     @Override
-    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, OutputStream terminal) throws WiringException {
+    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, OutputStream terminal) throws WiringException {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             for (DeviceSpec spec : devices) {
                 Created device = create(machine, spec, terminal);
                 opened.add(device::close);
+                boolean mmio = VirtioMmio.TRANSPORT.equals(transport);
                 try {
-                    opened.add(VirtioPci.plug(machine, device.device(), spec.name()));
+                    opened.add(mmio ? VirtioMmio.plug(machine, device.device(), spec.name())
+                            : VirtioPci.plug(machine, device.device(), spec.name()));
                 } catch (RuntimeException e) {
-                    throw new WiringException(spec.name() + ": cannot plug it into the PCI bus: " + e.getMessage(), e);
+                    throw new WiringException(spec.name() + ": cannot plug it " + (mmio ? "as a virtio-mmio device" : "into the PCI bus")
+                            + ": " + e.getMessage(), e);
                 }
             }
         } catch (WiringException e) {

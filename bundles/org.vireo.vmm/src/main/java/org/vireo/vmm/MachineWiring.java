@@ -5,17 +5,18 @@ import java.util.List;
 
 /**
  * How a machine meets the rest of Vireo while it runs: published where device components can find it, and its
- * devices created and plugged onto its PCI bus, all before the kernel runs (the guest scans PCI once, at boot).
+ * devices created and plugged onto its PCI bus (or as virtio-mmio windows), all before the kernel runs (the guest scans PCI once, at boot).
  * {@link DirectWiring} does it in plain Java; {@link OsgiWiring} through services and ConfigurationAdmin.
  */
 @FunctionalInterface
 interface MachineWiring {
     /**
-     * @param terminal where a virtio console without a file sends its output
+     * @param transport where the devices go: {@code pci} or {@code mmio} (the {@code virtio.transport} names)
+     * @param terminal  where a virtio console without a file sends its output
      * @return closed when the run ends, before the machine closes: unplugs the devices, withdraws the machine
      * @throws WiringException with a message for the user when a device cannot be created or plugged
      */
-    AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, OutputStream terminal) throws WiringException;
+    AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, OutputStream terminal) throws WiringException;
 
     /** A device that could not be set up; the message names it and says why. */
     final class WiringException extends Exception {

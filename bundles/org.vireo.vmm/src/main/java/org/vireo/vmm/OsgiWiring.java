@@ -39,7 +39,7 @@ final class OsgiWiring implements MachineWiring {
     OsgiWiring(BundleContext context) { this.context = context; }
 
     @Override
-    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, OutputStream terminal) throws WiringException {
+    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, OutputStream terminal) throws WiringException {
         List<AutoCloseable> undo = new ArrayList<>();
         try {
             Hashtable<String, Object> props = new Hashtable<>();
@@ -49,7 +49,7 @@ final class OsgiWiring implements MachineWiring {
             undo.add(() -> unregister(registration));
             if (!devices.isEmpty()) {
                 ConfigurationAdmin configAdmin = configurationAdmin(undo);
-                for (DeviceSpec spec : devices) configure(configAdmin, machine.name(), spec, terminal, undo);
+                for (DeviceSpec spec : devices) configure(configAdmin, machine.name(), spec, transport, terminal, undo);
             }
         } catch (WiringException | RuntimeException e) {
             try {
@@ -80,12 +80,13 @@ final class OsgiWiring implements MachineWiring {
         }
     }
 
-    private void configure(ConfigurationAdmin configAdmin, String machineName, DeviceSpec spec, OutputStream terminal, List<AutoCloseable> undo) throws WiringException {
+    private void configure(ConfigurationAdmin configAdmin, String machineName, DeviceSpec spec, String transport, OutputStream terminal,
+                           List<AutoCloseable> undo) throws WiringException {
         String linkName = machineName + "/" + spec.name();
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(VirtioProperties.DEVICE_NAME, spec.name());
         props.put(VirtioProperties.MACHINE, machineName);
-        props.put(VirtioProperties.TRANSPORT, "pci");
+        props.put(VirtioProperties.TRANSPORT, transport);
         switch (spec) {
             case DeviceSpec.Disk d -> {
                 props.put("path", d.image().toString());
@@ -101,7 +102,7 @@ final class OsgiWiring implements MachineWiring {
             case DeviceSpec.Console c -> props.put("backend", c.file() != null ? "file:" + c.file() : "link:" + linkName);
         }
         Presence plugged = new Presence(filter(VirtioTransportInfo.class, VirtioProperties.MACHINE, machineName,
-                VirtioProperties.TRANSPORT, "pci", VirtioProperties.DEVICE_NAME, spec.name()));
+                VirtioProperties.TRANSPORT, transport, VirtioProperties.DEVICE_NAME, spec.name()));
         plugged.open();
         undo.add(plugged::close);
         Configuration configuration;
@@ -121,8 +122,8 @@ final class OsgiWiring implements MachineWiring {
             }
         });
         if (!plugged.awaitPresent(PLUG_TIMEOUT_SECONDS)) {
-            throw new WiringException(spec.name() + " (" + spec.factoryPid() + ") was not plugged into the PCI bus within "
-                    + PLUG_TIMEOUT_SECONDS + " s: its bundle or the org.vireo.virtio.pci transport is missing, or the device"
+            throw new WiringException(spec.name() + " (" + spec.factoryPid() + ") was not plugged (" + transport + ") within "
+                    + PLUG_TIMEOUT_SECONDS + " s: its bundle or the org.vireo.virtio." + transport + " transport is missing, or the device"
                     + " refused its configuration (see the error above)");
         }
         if (spec instanceof DeviceSpec.Console c && c.file() == null) {

@@ -12,9 +12,22 @@ import java.util.Locale;
  * {@code VIREO_GUEST_KIT} or {@code ~/.cache/vireo/guest-kit}.
  */
 record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
-                 Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi) {
+                 Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi, Transport transport) {
     /** What runs the guest's instructions. */
     enum Accelerator { EMU, KVM }
+
+    /** Where the run's virtio devices sit: on PCI bus 0, or as virtio-mmio windows the DSDT lists. */
+    enum Transport {
+        PCI, MMIO;
+
+        /** The transport's name in device configurations ({@code virtio.transport}). */
+        String property() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
+              Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi) {
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, hotplugSlot, stats, acpi, Transport.PCI);
+    }
 
     VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices) {
         this(kernel, initrd, append, memory, timeoutSeconds, devices, Accelerator.EMU, false, false);
@@ -84,7 +97,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static final String DEBIAN_INITRAMFS = "debian/initramfs.cpio.gz";
 
     static final String USAGE = """
-            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--hotplug-slot] [--timeout SECONDS] [--stats]
+            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--transport pci|mmio] [--hotplug-slot] [--timeout SECONDS] [--stats]
                              [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
                              [--share DIR[,tag=TAG][,ro]]...
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
@@ -102,6 +115,10 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                               IOAPIC (virtio-pci devices then use MSI-X); PM registers at 0x600 with the SCI on IRQ 9, so
                               a guest "poweroff" ends the run with exit code 0. --no-acpi keeps the PC without tables
                               (8259 PIC only) and adds acpi=off to the command line (unless it sets acpi=)
+              --transport pci|mmio
+                              where the virtio devices go (default: pci, found by virtio_pci); "mmio" makes each a
+                              virtio-mmio window with its own interrupt line, listed in the DSDT as LNRO0005 for
+                              virtio_mmio (needs ACPI; no hot-plug slot)
               --hotplug-slot  add a PCIe root port with one hot-plug slot (the kernel's pciehp drives it): a virtio-pci
                               device configured for this machine while the guest runs lands there and the guest sees it
                               (with ACPI the command line gets pci=noacpi, unless it sets pci=: PCI as without ACPI)
@@ -168,6 +185,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         boolean hotplugSlot = false;
         boolean stats = false;
         boolean acpi = DEFAULT_ACPI;
+        Transport transport = Transport.PCI;
         DeviceSpec.Console console = null;
         List<DeviceSpec.Share> shares = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -176,7 +194,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             int eq = a.indexOf('=');
             String option = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
             switch (option) {
-                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share" -> {
+                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share", "--transport" -> {
                     if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
@@ -214,6 +232,11 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     rng = true;
                 }
                 case "--hotplug-slot" -> hotplugSlot = true;
+                case "--transport" -> transport = switch (value) {
+                    case "pci" -> Transport.PCI;
+                    case "mmio" -> Transport.MMIO;
+                    default -> throw new UsageException("--transport is pci or mmio, not " + value);
+                };
                 case "--stats" -> stats = true;
                 case "--acpi" -> acpi = true;
                 case "--no-acpi" -> acpi = false;
@@ -268,7 +291,15 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (rng) devices.add(new DeviceSpec.Rng("rng0"));
         if (console != null) devices.add(console);
         devices.addAll(shares);
-        return new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats, acpi);
+        VmOptions options = new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats,
+                acpi, transport);
+        if (transport == Transport.MMIO && !options.guestAcpi()) {
+            throw new UsageException("--transport mmio needs ACPI: Linux finds virtio-mmio devices only in the DSDT (LNRO0005)");
+        }
+        if (transport == Transport.MMIO && hotplugSlot) {
+            throw new UsageException("--transport mmio and --hotplug-slot do not mix: the slot takes PCI devices");
+        }
+        return options;
     }
 
     private static Path path(String option, String value) throws UsageException {

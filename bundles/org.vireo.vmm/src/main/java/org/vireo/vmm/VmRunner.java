@@ -130,12 +130,13 @@ public final class VmRunner {
             MachineWiring w = wiring != null ? wiring : new DirectWiring();
             AutoCloseable wired;
             try {
-                wired = w.wire(machine, options.devices(), console);
+                wired = w.wire(machine, options.devices(), options.transport().property(), console);
             } catch (MachineWiring.WiringException e) {
                 log.println("vireo: " + e.getMessage());
                 return EXIT_ERROR;
             }
-            for (DeviceSpec d : options.devices()) log.printf("vireo: %s%n", describe(d));
+            String where = options.transport() == VmOptions.Transport.MMIO ? " (virtio-mmio)" : "";
+            for (DeviceSpec d : options.devices()) log.printf("vireo: %s%s%n", describe(d), where);
             if (acpi) {
                 // After the devices: the DSDT routes the INTx pins of the functions plugged now.
                 org.vireo.x86.acpi.AcpiTables.Image tables = machine.writeAcpiTables();

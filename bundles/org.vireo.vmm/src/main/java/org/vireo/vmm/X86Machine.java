@@ -62,6 +62,8 @@ public final class X86Machine implements Machine, AutoCloseable {
      */
     private boolean linesSetByFirmware;
     private PcieRootPort hotplugSlot;
+    /** virtio-mmio devices for the DSDT, in plug order. */
+    private final List<AcpiTables.MmioDevice> mmioDevices = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * @param serialOut    where COM1's output goes
@@ -139,7 +141,7 @@ public final class X86Machine implements Machine, AutoCloseable {
                 .orElse(null);
         AcpiTables.Image image = AcpiTables.build(new AcpiTables.Config(ACPI_TABLES, AcpiPm.PM1_EVT, AcpiPm.PM1_CNT, AcpiPm.PM_TMR,
                 AcpiPm.SCI_IRQ, org.vireo.x86.platform.PciHostBridge.RESET_CONTROL_PORT, 0x06, MMIO_BASE, MMIO_END,
-                pciRoutes(), List.of(), apics));
+                pciRoutes(), List.copyOf(mmioDevices), apics));
         memory.write(ACPI_TABLES, image.bytes(), 0, image.bytes().length);
         return image;
     }
@@ -190,6 +192,14 @@ public final class X86Machine implements Machine, AutoCloseable {
         }
         hotplugSlot = port;
         return port;
+    }
+
+    /** Lists the device in the DSDT ({@code LNRO0005}) the next time {@link #writeAcpiTables()} runs. */
+    @Override
+    public org.vireo.bus.Registration describeVirtioMmio(long base, long size, int gsi) {
+        AcpiTables.MmioDevice d = new AcpiTables.MmioDevice(base, size, gsi);
+        mmioDevices.add(d);
+        return () -> mmioDevices.remove(d);
     }
 
     /** The hot-plug slot's root port, when {@link #addHotplugSlot()} made one. */

@@ -134,4 +134,21 @@ public class X86MachineTest {
         m.mmio().write(0xFEC0_0000L, 4, index);
         return m.mmio().read(0xFEC0_0010L, 4);
     }
+
+    @Test
+    public void virtioMmioDevicesDescribedToTheMachineAreInTheDsdtUntilWithdrawn() throws Exception {
+        try (X86Machine m = new X86Machine("t", 64L << 20, new ByteArrayOutputStream(), () -> { }, () -> { }, true, true)) {
+            org.vireo.bus.Registration r = m.describeVirtioMmio(0xC000_0000L, 0x200, 5);
+            assertTrue(dsdtContains(m, "LNRO0005"));
+            r.close();
+            assertFalse(dsdtContains(m, "LNRO0005"));
+        }
+    }
+
+    private static boolean dsdtContains(X86Machine m, String text) {
+        org.vireo.x86.acpi.AcpiTables.Image image = m.writeAcpiTables();
+        int from = (int) (image.dsdt() - image.base());
+        String dsdt = new String(image.bytes(), from, image.bytes().length - from, java.nio.charset.StandardCharsets.ISO_8859_1);
+        return dsdt.contains(text);
+    }
 }

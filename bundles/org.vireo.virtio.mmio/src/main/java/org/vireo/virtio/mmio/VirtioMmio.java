@@ -51,7 +51,8 @@ public final class VirtioMmio {
 
     /**
      * Plugs {@code device} into {@code machine}: a window from {@link Machine#mmioSpace()} on {@link Machine#mmio()},
-     * a fresh interrupt line, and on a Java guest the driver side named "&lt;machine&gt;/mmio@0x&lt;base&gt;".
+     * a fresh interrupt line, described to the machine's firmware tables ({@link Machine#describeVirtioMmio}), and on a
+     * Java guest the driver side named "&lt;machine&gt;/mmio@0x&lt;base&gt;".
      *
      * @throws IllegalStateException when the machine has no room or no free interrupt line
      */
@@ -89,6 +90,10 @@ public final class VirtioMmio {
         }
         VirtioTransportInfo info = new CoreTransportInfo(deviceSide.core(), name, TRANSPORT,
                 () -> String.format("0x%x irq %d", base, gsi), machine.name(), deviceName);
-        return PluggedDevice.of(info, driverSide, deviceSide::close);
+        org.vireo.bus.Registration described = machine.describeVirtioMmio(base, WINDOW_SIZE, gsi);
+        return PluggedDevice.of(info, driverSide, () -> {
+            described.close();
+            deviceSide.close();
+        });
     }
 }
