@@ -20,6 +20,7 @@ import org.vireo.virtio.net.slirp.SlirpBackend;
 import org.vireo.virtio.net.slirp.UserNetConfig;
 import org.vireo.virtio.mmio.VirtioMmio;
 import org.vireo.virtio.pci.VirtioPci;
+import org.vireo.virtio.ring.RingLayout;
 import org.vireo.virtio.rng.FileSource;
 import org.vireo.virtio.rng.RngDevice;
 
@@ -31,7 +32,7 @@ import org.vireo.virtio.rng.RngDevice;
  */
 final class DirectWiring implements MachineWiring {
     @Override
-    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, OutputStream terminal) throws WiringException {
+    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             for (DeviceSpec spec : devices) {
@@ -39,8 +40,8 @@ final class DirectWiring implements MachineWiring {
                 opened.add(device::close);
                 boolean mmio = VirtioMmio.TRANSPORT.equals(transport);
                 try {
-                    opened.add(mmio ? VirtioMmio.plug(machine, device.device(), spec.name())
-                            : VirtioPci.plug(machine, device.device(), spec.name()));
+                    opened.add(mmio ? VirtioMmio.plug(machine, device.device(), spec.name(), ring)
+                            : VirtioPci.plug(machine, device.device(), spec.name(), ring));
                 } catch (RuntimeException e) {
                     throw new WiringException(spec.name() + ": cannot plug it " + (mmio ? "as a virtio-mmio device" : "into the PCI bus")
                             + ": " + e.getMessage(), e);

@@ -2,6 +2,7 @@ package org.vireo.vmm;
 
 import java.io.OutputStream;
 import java.util.List;
+import org.vireo.virtio.ring.RingLayout;
 
 /**
  * How a machine meets the rest of Vireo while it runs: published where device components can find it, and its
@@ -12,11 +13,12 @@ import java.util.List;
 interface MachineWiring {
     /**
      * @param transport where the devices go: {@code pci} or {@code mmio} (the {@code virtio.transport} names)
+     * @param ring      the virtqueue layout the devices offer ({@code virtio.ring})
      * @param terminal  where a virtio console without a file sends its output
      * @return closed when the run ends, before the machine closes: unplugs the devices, withdraws the machine
      * @throws WiringException with a message for the user when a device cannot be created or plugged
      */
-    AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, OutputStream terminal) throws WiringException;
+    AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException;
 
     /** A device that could not be set up; the message names it and says why. */
     final class WiringException extends Exception {

@@ -17,6 +17,7 @@ import org.osgi.util.tracker.ServiceTracker;
 import org.vireo.machine.Machine;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.VirtioTransportInfo;
+import org.vireo.virtio.ring.RingLayout;
 import org.vireo.virtio.console.link.HostConsoleLink;
 
 /**
@@ -39,7 +40,7 @@ final class OsgiWiring implements MachineWiring {
     OsgiWiring(BundleContext context) { this.context = context; }
 
     @Override
-    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, OutputStream terminal) throws WiringException {
+    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException {
         List<AutoCloseable> undo = new ArrayList<>();
         try {
             Hashtable<String, Object> props = new Hashtable<>();
@@ -49,7 +50,7 @@ final class OsgiWiring implements MachineWiring {
             undo.add(() -> unregister(registration));
             if (!devices.isEmpty()) {
                 ConfigurationAdmin configAdmin = configurationAdmin(undo);
-                for (DeviceSpec spec : devices) configure(configAdmin, machine.name(), spec, transport, terminal, undo);
+                for (DeviceSpec spec : devices) configure(configAdmin, machine.name(), spec, transport, ring, terminal, undo);
             }
         } catch (WiringException | RuntimeException e) {
             try {
@@ -80,12 +81,13 @@ final class OsgiWiring implements MachineWiring {
         }
     }
 
-    private void configure(ConfigurationAdmin configAdmin, String machineName, DeviceSpec spec, String transport, OutputStream terminal,
+    private void configure(ConfigurationAdmin configAdmin, String machineName, DeviceSpec spec, String transport, RingLayout ring, OutputStream terminal,
                            List<AutoCloseable> undo) throws WiringException {
         String linkName = machineName + "/" + spec.name();
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(VirtioProperties.DEVICE_NAME, spec.name());
         props.put(VirtioProperties.MACHINE, machineName);
+        props.put(VirtioProperties.RING, ring.setting());
         props.put(VirtioProperties.TRANSPORT, transport);
         switch (spec) {
             case DeviceSpec.Disk d -> {

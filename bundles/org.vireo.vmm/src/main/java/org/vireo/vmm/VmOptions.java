@@ -6,13 +6,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.vireo.virtio.ring.RingLayout;
 
 /**
  * The options of {@code vireo run}. Kernel and initrd default to the guest kit's (scripts/guest-kit), found through
  * {@code VIREO_GUEST_KIT} or {@code ~/.cache/vireo/guest-kit}.
  */
 record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
-                 Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi, Transport transport) {
+                 Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi, Transport transport, RingLayout ring) {
     /** What runs the guest's instructions. */
     enum Accelerator { EMU, KVM }
 
@@ -22,6 +23,11 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
 
         /** The transport's name in device configurations ({@code virtio.transport}). */
         String property() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
+              Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi, Transport transport) {
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, hotplugSlot, stats, acpi, transport, RingLayout.SPLIT);
     }
 
     VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
@@ -97,7 +103,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static final String DEBIAN_INITRAMFS = "debian/initramfs.cpio.gz";
 
     static final String USAGE = """
-            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--transport pci|mmio] [--hotplug-slot] [--timeout SECONDS] [--stats]
+            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--ring split|packed] [--transport pci|mmio] [--hotplug-slot] [--timeout SECONDS] [--stats]
                              [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
                              [--share DIR[,tag=TAG][,ro]]...
               --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
@@ -119,6 +125,9 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                               where the virtio devices go (default: pci, found by virtio_pci); "mmio" makes each a
                               virtio-mmio window with its own interrupt line, listed in the DSDT as LNRO0005 for
                               virtio_mmio (needs ACPI; no hot-plug slot)
+              --ring split|packed
+                              the virtqueue layout the virtio devices offer (default: split); "packed"
+                              offers VIRTIO_F_RING_PACKED (feature bit 34), which Linux takes
               --hotplug-slot  add a PCIe root port with one hot-plug slot (the kernel's pciehp drives it): a virtio-pci
                               device configured for this machine while the guest runs lands there and the guest sees it
                               (with ACPI the command line gets pci=noacpi, unless it sets pci=: PCI as without ACPI)
@@ -185,6 +194,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         boolean hotplugSlot = false;
         boolean stats = false;
         boolean acpi = DEFAULT_ACPI;
+        RingLayout ring = RingLayout.SPLIT;
         Transport transport = Transport.PCI;
         DeviceSpec.Console console = null;
         List<DeviceSpec.Share> shares = new ArrayList<>();
@@ -194,7 +204,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             int eq = a.indexOf('=');
             String option = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
             switch (option) {
-                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share", "--transport" -> {
+                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share", "--transport", "--ring" -> {
                     if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
@@ -232,6 +242,13 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     rng = true;
                 }
                 case "--hotplug-slot" -> hotplugSlot = true;
+                case "--ring" -> {
+                    try {
+                        ring = RingLayout.of(value);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--ring is split or packed, not " + value);
+                    }
+                }
                 case "--transport" -> transport = switch (value) {
                     case "pci" -> Transport.PCI;
                     case "mmio" -> Transport.MMIO;
@@ -292,7 +309,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (console != null) devices.add(console);
         devices.addAll(shares);
         VmOptions options = new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats,
-                acpi, transport);
+                acpi, transport, ring);
         if (transport == Transport.MMIO && !options.guestAcpi()) {
             throw new UsageException("--transport mmio needs ACPI: Linux finds virtio-mmio devices only in the DSDT (LNRO0005)");
         }

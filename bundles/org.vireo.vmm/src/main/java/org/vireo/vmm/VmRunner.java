@@ -130,7 +130,7 @@ public final class VmRunner {
             MachineWiring w = wiring != null ? wiring : new DirectWiring();
             AutoCloseable wired;
             try {
-                wired = w.wire(machine, options.devices(), options.transport().property(), console);
+                wired = w.wire(machine, options.devices(), options.transport().property(), options.ring(), console);
             } catch (MachineWiring.WiringException e) {
                 log.println("vireo: " + e.getMessage());
                 return EXIT_ERROR;

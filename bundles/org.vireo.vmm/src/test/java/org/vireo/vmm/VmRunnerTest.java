@@ -257,7 +257,7 @@ public class VmRunnerTest {
         VmRunner runner = new VmRunner(new PrintStream(console, true), new PrintStream(log, true), null,
                 m -> new ScriptedVcpu(m, machine -> { throw new AssertionError("the guest must not run"); }, null));
         java.util.List<X86Machine> closedWith = new java.util.ArrayList<>();
-        runner.setWiring((machine, devices, transport, terminal) -> {
+        runner.setWiring((machine, devices, transport, ring, terminal) -> {
             closedWith.add(machine);
             throw new MachineWiring.WiringException("disk0: the image went away");
         });
