@@ -24,6 +24,20 @@ public class VmOptionsTest {
     }
 
     @Test
+    public void transportPciByDefaultOrMmioWithAcpi() throws Exception {
+        Path kit = kit();
+        assertEquals(VmOptions.Transport.PCI, VmOptions.parse(kit).transport());
+        assertEquals(VmOptions.Transport.MMIO, VmOptions.parse(kit, "--transport", "mmio").transport());
+        assertEquals("mmio", VmOptions.parse(kit, "--transport=mmio").transport().property());
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--transport", "isa"));
+        assertThrows("Linux finds mmio devices only through ACPI", VmOptions.UsageException.class,
+                () -> VmOptions.parse(kit, "--transport", "mmio", "--no-acpi"));
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--transport", "mmio", "--append", "console=ttyS0 acpi=off"));
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--transport", "mmio", "--hotplug-slot"));
+        assertTrue(VmOptions.usage().contains("--transport pci|mmio"));
+    }
+
+    @Test
     public void acpiOnOrOff() throws Exception {
         Path kit = kit();
         VmOptions off = VmOptions.parse(kit, "--no-acpi");
