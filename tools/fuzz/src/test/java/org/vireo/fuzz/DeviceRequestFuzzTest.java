@@ -24,6 +24,7 @@ import org.vireo.virtio.blk.BlockDevice;
 import org.vireo.virtio.blk.RawImage;
 import org.vireo.virtio.console.ConsoleDevice;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.fs.FsDevice;
 import org.vireo.virtio.net.NetDevice;
 import org.vireo.virtio.rng.EntropySource;
 import org.vireo.virtio.rng.RngDevice;
@@ -351,5 +352,74 @@ public class DeviceRequestFuzzTest {
             assertTrue(c.length() <= RngDevice.MAX_PER_REQUEST);
         }
         endValid(h, g -> assertEquals(16, g.roundTrip(0, List.of(), new int[] {16}, 5, TimeUnit.SECONDS).length()));
+    }
+
+    // ---- virtio-fs ----
+
+    @Test
+    public void fs() throws Exception {
+        Path share = tmp.newFolder("share").toPath();
+        Path outside = tmp.newFolder("outside").toPath();
+        Files.writeString(share.resolve("f1"), "file one");
+        Files.createDirectory(share.resolve("d1"));
+        Files.createSymbolicLink(share.resolve("up"), outside);
+        Files.createSymbolicLink(share.resolve("root"), Path.of("/"));
+        FsDevice device = new FsDevice(share, "fuzz", false, "fs0", 64, 16);
+        closeables.add(device);
+        Fuzz.run("virtio-fs requests", 40, r -> fsCase(r, device));
+        try (var s = Files.list(outside)) {
+            assertEquals("nothing reached outside the share", 0, s.count());
+        }
+    }
+
+    private static final String[] FS_NAMES = {"f1", "d1", "up", "root", "new", "d2", "..", ".", "", "a/b", "/etc", "d1/../..",
+            "x".repeat(300)};
+
+    /** fuse_init_in for protocol 7.38. */
+    private static byte[] fuseInit() {
+        return fuseHeader(26, 1, 0, ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN).putInt(7).putInt(38).array());
+    }
+
+    private static byte[] fuseHeader(int opcode, long unique, long nodeid, byte[] args) {
+        return ByteBuffer.allocate(40 + args.length).order(ByteOrder.LITTLE_ENDIAN).putInt(40 + args.length).putInt(opcode)
+                .putLong(unique).putLong(nodeid).putLong(0).putLong(0).put(args).array();
+    }
+
+    /** A FUSE request: a mostly known opcode, small or interesting fields, names from a hostile pool, sometimes a bad header. */
+    private static byte[] fuseRequest(SplittableRandom r) {
+        int opcode = Fuzz.chance(r, 0.9) ? 1 + r.nextInt(51) : (int) Fuzz.interesting(r);
+        ByteBuffer args = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = Fuzz.pick(r, 0, 8, 16, 24, 40, 88); i > 0; i -= 8) {
+            args.putLong(Fuzz.chance(r, 0.6) ? r.nextInt(8) : Fuzz.interesting(r));
+        }
+        for (int n = r.nextInt(3); n > 0; n--) {
+            byte[] name = FS_NAMES[r.nextInt(FS_NAMES.length)].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            args.put(name);
+            if (!Fuzz.chance(r, 0.05)) args.put((byte) 0);
+        }
+        byte[] a = java.util.Arrays.copyOf(args.array(), args.position());
+        byte[] req = fuseHeader(opcode, r.nextLong(), Fuzz.chance(r, 0.8) ? r.nextInt(6) : Fuzz.interesting(r), a);
+        if (Fuzz.chance(r, 0.05)) ByteBuffer.wrap(req).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) Fuzz.interesting(r));
+        return Fuzz.chance(r, 0.05) ? java.util.Arrays.copyOf(req, r.nextInt(req.length + 1)) : req;
+    }
+
+    private void fsCase(SplittableRandom r, FsDevice device) throws Exception {
+        DeviceHarness h = harness(r, device);
+        List<Token> hiprio = new ArrayList<>();
+        List<Token> requests = new ArrayList<>();
+        if (Fuzz.chance(r, 0.9)) {
+            Token init = submit(h, FsDevice.REQUEST_QUEUE, List.of(fuseInit()), 80);
+            if (init != null) requests.add(init);
+        }
+        for (int n = 1 + r.nextInt(8); n > 0; n--) {
+            int queue = Fuzz.chance(r, 0.2) ? FsDevice.HIPRIO_QUEUE : FsDevice.REQUEST_QUEUE;
+            Token t = submit(h, queue, split(r, fuseRequest(r)), inLengths(r, 4096));
+            if (t != null) (queue == FsDevice.HIPRIO_QUEUE ? hiprio : requests).add(t);
+        }
+        if (kickMaybeCorrupted(r, h, FsDevice.REQUEST_QUEUE)) return;
+        h.kick(FsDevice.HIPRIO_QUEUE);
+        answers(h, FsDevice.REQUEST_QUEUE, requests);
+        answers(h, FsDevice.HIPRIO_QUEUE, hiprio);
+        endValid(h, g -> assertEquals(80, g.roundTrip(FsDevice.REQUEST_QUEUE, List.of(fuseInit()), new int[] {80}, 5, TimeUnit.SECONDS).length()));
     }
 }
