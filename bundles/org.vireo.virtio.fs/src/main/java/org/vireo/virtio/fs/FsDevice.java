@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.vireo.memory.GuestMemoryException;
+import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.device.ActivationGuard;
 import org.vireo.virtio.device.ConfigSpace;
 import org.vireo.virtio.device.DescriptorChain;
@@ -23,7 +24,7 @@ import org.vireo.virtio.device.VirtioDeviceContext;
  */
 public final class FsDevice implements VirtioDevice, AutoCloseable {
     /** virtio device id of a file system device. */
-    public static final int DEVICE_ID = 26;
+    public static final int DEVICE_ID = VirtioIds.FS;
     public static final int TAG_BYTES = 36;
     public static final int CFG_NUM_REQUEST_QUEUES = 36;
     public static final int CONFIG_SIZE = 40;
