@@ -62,7 +62,7 @@ public final class DeviceCommands {
     public String add(
             @Descriptor("the device type: blk, net, console or rng") String type,
             @Descriptor("the device's name, unique on its machine, e.g. rng1") String name,
-            @Descriptor("settings as key=value: machine.name, virtio.transport (mmio|pci), blk: path, readonly, serial; "
+            @Descriptor("settings as key=value: machine.name, virtio.transport (mmio|pci), virtio.ring (split|packed), blk: path, readonly, serial; "
                     + "net: backend, mac; console: backend; rng: source") String... settings) throws IOException {
         return manager.add(DeviceRequest.parse(type, name, Arrays.asList(settings)));
     }

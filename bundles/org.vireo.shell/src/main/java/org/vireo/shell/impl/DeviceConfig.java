@@ -8,6 +8,8 @@ record DeviceConfig(String pid, DeviceType type, Map<String, Object> properties)
     static final String DEVICE_NAME = "virtio.device.name";
     static final String MACHINE = "machine.name";
     static final String TRANSPORT = "virtio.transport";
+    /** The virtqueue layout the device offers: split (the default when unset) or packed. */
+    static final String RING = "virtio.ring";
     static final String DEFAULT_MACHINE = "java";
     static final String DEFAULT_TRANSPORT = "mmio";
 

@@ -8,7 +8,7 @@ import java.util.TreeSet;
 
 /** A validated {@code dev:add}: type, name and the properties of the configuration to create. */
 record DeviceRequest(DeviceType type, String name, Map<String, Object> properties) {
-    private static final Set<String> COMMON = Set.of(DeviceConfig.MACHINE, DeviceConfig.TRANSPORT);
+    private static final Set<String> COMMON = Set.of(DeviceConfig.MACHINE, DeviceConfig.TRANSPORT, DeviceConfig.RING);
 
     DeviceRequest {
         properties = Map.copyOf(properties);
@@ -47,6 +47,10 @@ record DeviceRequest(DeviceType type, String name, Map<String, Object> propertie
         String transport = (String) props.get(DeviceConfig.TRANSPORT);
         if (!transport.equals("mmio") && !transport.equals("pci")) {
             throw new IllegalArgumentException("Invalid virtio.transport '" + transport + "': use mmio or pci.");
+        }
+        Object ring = props.get(DeviceConfig.RING);
+        if (ring != null && !ring.equals("split") && !ring.equals("packed")) {
+            throw new IllegalArgumentException("Invalid virtio.ring '" + ring + "': use split or packed.");
         }
         for (String key : type.required) {
             if (!props.containsKey(key)) throw new IllegalArgumentException("A " + type.label + " device needs " + key + "=...");

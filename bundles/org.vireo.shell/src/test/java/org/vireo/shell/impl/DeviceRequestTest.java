@@ -16,7 +16,7 @@ public class DeviceRequestTest {
         assertEquals("Unknown device type 'gpu': use one of blk|net|console|rng.", error("gpu", "g0"));
         assertEquals("Expected key=value, got 'source'.", error("rng", "r", "source"));
         assertEquals("Expected key=value, got '=x'.", error("rng", "r", "=x"));
-        assertEquals("Unknown setting 'path' for a rng device: use machine.name, source, virtio.transport.", error("rng", "r", "path=/x"));
+        assertEquals("Unknown setting 'path' for a rng device: use machine.name, source, virtio.ring, virtio.transport.", error("rng", "r", "path=/x"));
         assertEquals("Invalid virtio.transport 'usb': use mmio or pci.", error("rng", "r", "virtio.transport=usb"));
         assertEquals("A blk device needs path=...", error("blk", "d"));
         assertEquals("readonly must be true or false, not 'yes'.", error("blk", "d", "path=/x", "readonly=yes"));
@@ -24,6 +24,14 @@ public class DeviceRequestTest {
         assertEquals("Setting 'source' has no value.", error("rng", "r", "source="));
         assertEquals("Invalid device name 'a b': use letters, digits, '.', '_' or '-'.", error("rng", "a b"));
         assertEquals("The device name is the second argument; do not set virtio.device.name.", error("rng", "r", "virtio.device.name=x"));
+    }
+
+    @Test
+    public void takesTheRingLayout() {
+        assertEquals("Invalid virtio.ring 'twisted': use split or packed.", error("rng", "r", "virtio.ring=twisted"));
+        assertEquals("Unknown setting 'path' for a rng device: use machine.name, source, virtio.ring, virtio.transport.", error("rng", "r", "path=/x"));
+        assertEquals("packed", DeviceRequest.parse("blk", "d", List.of("path=/x", "virtio.ring=packed")).properties().get("virtio.ring"));
+        assertEquals(null, DeviceRequest.parse("blk", "d", List.of("path=/x")).properties().get("virtio.ring"));
     }
 
     @Test
