@@ -24,6 +24,16 @@ public class VmOptionsTest {
     }
 
     @Test
+    public void ringLayoutSplitByDefaultOrPacked() throws Exception {
+        Path kit = kit();
+        assertEquals(org.vireo.virtio.ring.RingLayout.SPLIT, VmOptions.parse(kit).ring());
+        assertEquals(org.vireo.virtio.ring.RingLayout.PACKED, VmOptions.parse(kit, "--ring", "packed").ring());
+        assertEquals(org.vireo.virtio.ring.RingLayout.SPLIT, VmOptions.parse(kit, "--ring=split").ring());
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--ring", "twisted"));
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--ring"));
+    }
+
+    @Test
     public void transportPciByDefaultOrMmioWithAcpi() throws Exception {
         Path kit = kit();
         assertEquals(VmOptions.Transport.PCI, VmOptions.parse(kit).transport());
