@@ -151,12 +151,12 @@ public final class FsDevice implements VirtioDevice, AutoCloseable {
         }
     }
 
-    /** Closes every host file; the device must be unplugged (reset) first. */
+    /** Closes every host file and the shared directory; the device must be unplugged (reset) first. */
     @Override
     public void close() {
         lock.lock();
         try {
-            server.reset();
+            server.close();
         } finally {
             lock.unlock();
         }

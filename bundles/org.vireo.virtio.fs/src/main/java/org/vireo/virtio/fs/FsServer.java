@@ -35,16 +35,20 @@ import java.util.Set;
  * <b>Confinement.</b> Nothing the guest sends reaches outside the shared directory:
  * <ul>
  * <li>A node is a path relative to the root, built only from names that were checked (no '/', not '.' or '..',
- *     not empty, at most 255 bytes of valid UTF-8). Every time a node is used, each component of its path is
- *     lstat'ed from the root down: every ancestor must be a real directory (a symlink there answers ENOTDIR), and the
- *     last component must still be the inode the node was made for (same device and inode number, else ENOENT).</li>
+ *     not empty, at most 255 bytes of valid UTF-8). Every time a node is used, its path is walked from the root one
+ *     directory descriptor at a time ({@link HostDirs}: openat with O_NOFOLLOW | O_DIRECTORY), so every ancestor is
+ *     a real directory (a symlink there answers ENOTDIR) and stays the one that was checked while the request runs;
+ *     java.nio.file then works below it through /proc/self/fd/N/name. The last component must still be the inode the
+ *     node was made for (same device and inode number, else ENOENT). Where the descriptors are not available (no
+ *     native access), each component is lstat'ed instead.</li>
  * <li>The last component is never followed either: attributes are read with NOFOLLOW_LINKS, files are opened with
  *     O_NOFOLLOW, and only regular files are opened (a directory answers EISDIR, anything else EACCES or ELOOP):
  *     host fifos, sockets and device nodes are never opened. Symlinks reach the guest as symlinks (READLINK) and the
  *     guest resolves them in its own namespace; MKNOD makes only regular files and fifos.</li>
- * <li>The guest cannot race these checks (its requests run one at a time). A host process that swaps a checked
- *     directory for a symlink between the check and the system call could still redirect that one call; closing
- *     that window needs openat-style walking from directory descriptors, which java.nio.file does not offer.</li>
+ * <li>The guest cannot race these checks (its requests run one at a time), and with the descriptors neither can a
+ *     host process: a directory swapped for a symlink is either not yet entered or already held open. (chmod and
+ *     access, which follow a last symlink, go through an O_PATH descriptor of the checked inode.) Without them, a host
+ *     process swapping a checked directory for a symlink at the very moment of a request could redirect it.</li>
  * <li>{@code readOnly} answers EROFS to everything that would change the directory, including opens for writing.</li>
  * <li>The node and handle tables are bounded ({@link #maxNodes}, {@link #maxHandles}); when full, requests that
  *     would add to them answer ENFILE. FORGET and RELEASE free their entries; DESTROY and a device reset free all.</li>
@@ -121,6 +125,10 @@ final class FsServer {
     private record Located(Path path, Attr attr) {}
 
     private final Path root;
+    /** The shared directory as an O_PATH descriptor, or -1 when {@link HostDirs} is not available. */
+    private final int rootFd;
+    /** Descriptors opened while walking for the request being served; closed when it is answered. */
+    private final List<Integer> requestFds = new ArrayList<>();
     private final boolean readOnly;
     final int maxNodes;
     final int maxHandles;
@@ -148,6 +156,15 @@ final class FsServer {
     FsServer(Path root, boolean readOnly, int maxNodes, int maxHandles, ProblemSink problems) throws IOException {
         this.root = root.toRealPath();
         if (!Files.isDirectory(this.root)) throw new IOException(root + " is not a directory");
+        int fd = -1;
+        if (HostDirs.available()) {
+            try {
+                fd = HostDirs.openat(HostDirs.AT_FDCWD, this.root.toString(), HostDirs.O_PATH | HostDirs.O_DIRECTORY);
+            } catch (FuseError e) {
+                throw new IOException(this.root + ": cannot open (errno " + e.errno + ")");
+            }
+        }
+        this.rootFd = fd;
         this.readOnly = readOnly;
         this.maxNodes = maxNodes;
         this.maxHandles = maxHandles;
@@ -155,6 +172,15 @@ final class FsServer {
     }
 
     Path root() { return root; }
+
+    /** Whether paths are walked through directory descriptors (else by lstat of each component). */
+    boolean walksDescriptors() { return rootFd >= 0; }
+
+    /** Ends the session and releases the shared directory's descriptor; the server is not used afterwards. */
+    synchronized void close() {
+        reset();
+        if (rootFd >= 0) HostDirs.close(rootFd);
+    }
 
     boolean readOnly() { return readOnly; }
 
@@ -181,6 +207,15 @@ final class FsServer {
      * @return the reply's length (the used length), 0 for requests without a reply
      */
     synchronized int serve(FuseExchange x) {
+        try {
+            return serveRequest(x);
+        } finally {
+            for (int fd : requestFds) HostDirs.close(fd);
+            requestFds.clear();
+        }
+    }
+
+    private int serveRequest(FuseExchange x) {
         long inLength = x.inLength();
         if (inLength < Fuse.IN_HEADER) {
             // No trustworthy header: answer with whatever unique there is, so a waiting client is not left hanging.
@@ -400,8 +435,16 @@ final class FsServer {
         return new Located(p, a);
     }
 
-    /** root/rel, with every component but the last checked to be a directory and not a symlink. */
+    /**
+     * root/rel, with every component but the last a directory and not a symlink: walked through descriptors (the
+     * result is /proc/self/fd/N/last, N the parent's), or lstat'ed one by one without them.
+     */
     private Path walkParents(String rel) throws FuseError, IOException {
+        if (rootFd >= 0) {
+            int last = rel.lastIndexOf('/');
+            int parent = last < 0 ? rootFd : openDirs(rel.substring(0, last));
+            return HostDirs.path(parent).resolve(rel.substring(last + 1));
+        }
         Path p = root;
         int start = 0;
         while (true) {
@@ -419,11 +462,61 @@ final class FsServer {
         }
     }
 
+    /** Opens every component of {@code rel} (not empty) as a directory below the root, never following a symlink. */
+    private int openDirs(String rel) throws FuseError {
+        int fd = rootFd;
+        int start = 0;
+        while (true) {
+            int slash = rel.indexOf('/', start);
+            String name = slash < 0 ? rel.substring(start) : rel.substring(start, slash);
+            try {
+                fd = HostDirs.openat(fd, name, HostDirs.O_PATH | HostDirs.O_DIRECTORY | HostDirs.O_NOFOLLOW);
+            } catch (FuseError e) {
+                throw new FuseError(e.errno == Fuse.ELOOP ? Fuse.ENOTDIR : e.errno);
+            }
+            requestFds.add(fd);
+            if (slash < 0) return fd;
+            start = slash + 1;
+        }
+    }
+
+    /**
+     * A path through which {@code p} (last component checked to be the inode {@code key}, and not a symlink) is
+     * reached without following anything: /proc/self/fd/N of an O_PATH descriptor of that very inode. Without
+     * descriptors, {@code p} itself.
+     */
+    private Path pinned(Path p, Key key) throws FuseError, IOException {
+        if (rootFd < 0) return p;
+        int fd = HostDirs.openat(HostDirs.AT_FDCWD, p.toString(), HostDirs.O_PATH | HostDirs.O_NOFOLLOW);
+        requestFds.add(fd);
+        Path pinned = HostDirs.path(fd);
+        Attr a = statFollowing(pinned);
+        if (!a.key().equals(key) || a.isSymlink()) throw new FuseError(Fuse.ENOENT);
+        return pinned;
+    }
+
     /** A directory node's checked host path. */
     private Located directory(Node n) throws FuseError, IOException {
-        Located l = locate(n);
-        if (!l.attr.isDir()) throw new FuseError(Fuse.ENOTDIR);
-        return l;
+        if (rootFd < 0 || n.path.isEmpty()) {
+            Located l = locate(n);
+            if (!l.attr.isDir()) throw new FuseError(Fuse.ENOTDIR);
+            return rootFd < 0 ? l : new Located(HostDirs.path(rootFd), l.attr);
+        }
+        // The directory itself held open: its children are reached through /proc/self/fd/N/name.
+        Path p = HostDirs.path(openDirs(n.path));
+        Attr a = statFollowing(p);
+        if (!a.key().equals(n.key)) throw new FuseError(Fuse.ENOENT);   // replaced behind our back: stale
+        n.last = a;
+        return new Located(p, a);
+    }
+
+    /** stat (following): for /proc/self/fd/N, what descriptor N refers to. */
+    private static Attr statFollowing(Path p) throws FuseError {
+        try {
+            return statWith(p);
+        } catch (IOException e) {
+            throw new FuseError(HostErrors.errno(e));
+        }
     }
 
     private static String childRel(Node parent, String name) {
@@ -470,8 +563,10 @@ final class FsServer {
         if (readOnly) throw new FuseError(Fuse.EROFS);
     }
 
-    static Attr stat(Path p) throws IOException {
-        Map<String, Object> m = Files.readAttributes(p, "unix:*", NOFOLLOW);
+    static Attr stat(Path p) throws IOException { return statWith(p, NOFOLLOW); }
+
+    private static Attr statWith(Path p, LinkOption... options) throws IOException {
+        Map<String, Object> m = Files.readAttributes(p, "unix:*", options);
         Instant at = ((FileTime) m.get("lastAccessTime")).toInstant();
         Instant mt = ((FileTime) m.get("lastModifiedTime")).toInstant();
         Instant ct = ((FileTime) m.get("ctime")).toInstant();
@@ -548,9 +643,9 @@ final class FsServer {
      * chmod(2) of a path whose last component was just seen not to be a symlink. (java.nio.file's NOFOLLOW_LINKS
      * variant opens the file to fchmod it: that would block on a fifo and open a host device node.)
      */
-    private static void chmod(Path p, Attr a, int mode) throws FuseError, IOException {
+    private void chmod(Path p, Attr a, int mode) throws FuseError, IOException {
         if (a.isSymlink()) throw new FuseError(Fuse.EOPNOTSUPP);
-        Files.setAttribute(p, "unix:mode", mode & 07777);
+        Files.setAttribute(pinned(p, a.key()), "unix:mode", mode & 07777);
     }
 
     private static FileTime time(long seconds, long nanos) throws FuseError {
@@ -576,9 +671,10 @@ final class FsServer {
         Located l = locate(n);
         if (mask == 0 || l.attr.isSymlink()) return r.empty();
         if ((mask & Fuse.W_OK) != 0 && readOnly) throw new FuseError(Fuse.EROFS);
-        boolean ok = ((mask & Fuse.R_OK) == 0 || Files.isReadable(l.path))
-                && ((mask & Fuse.W_OK) == 0 || Files.isWritable(l.path))
-                && ((mask & Fuse.X_OK) == 0 || Files.isExecutable(l.path));
+        Path p = pinned(l.path, l.attr.key());
+        boolean ok = ((mask & Fuse.R_OK) == 0 || Files.isReadable(p))
+                && ((mask & Fuse.W_OK) == 0 || Files.isWritable(p))
+                && ((mask & Fuse.X_OK) == 0 || Files.isExecutable(p));
         if (!ok) throw new FuseError(Fuse.EACCES);
         return r.empty();
     }
@@ -926,7 +1022,7 @@ final class FsServer {
             if (name.equals(".")) {
                 attr = dir.attr;
             } else if (name.equals("..")) {
-                attr = d.node.path.isEmpty() ? dir.attr : stat(dir.path.getParent());
+                attr = d.node.path.isEmpty() ? dir.attr : stat(dir.path.resolve(".."));
             } else {
                 try {
                     attr = stat(dir.path.resolve(name));

@@ -299,4 +299,32 @@ public class FsServerHostileTest extends FsServerTest {
             s.forEach(p -> assertTrue(p.toString(), p.startsWith(dir) || p.equals(dir.getParent())));
         }
     }
+
+    @Test
+    public void walkingLeavesNoDescriptorsOpen() throws Exception {
+        Path fds = Path.of("/proc/self/fd");
+        org.junit.Assume.assumeTrue(Files.isDirectory(fds));
+        long a = c.mkdir(ROOT, "a", 0755).nodeid();
+        long b = c.mkdir(a, "b", 0755).nodeid();
+        long deep = c.mkdir(b, "c", 0755).nodeid();
+        c.release(c.create(deep, "f", 1 | Fuse.O_CREAT, 0644)[1]);
+        long before;
+        try (var s = Files.list(fds)) {
+            before = s.count();
+        }
+        for (int i = 0; i < 200; i++) {
+            long f = c.lookup(deep, "f").nodeid();
+            c.getattr(f);
+            c.setattr(f, Fuse.FATTR_MODE, 0, 0, 0600, 0);
+            c.call(Fuse.ACCESS, f, FuseClient.args().u32(Fuse.R_OK).u32(0).build());
+            c.list(deep);
+            c.call(Fuse.LOOKUP, deep, FuseClient.args().str("missing").build());
+            c.forget(f, 1);
+        }
+        long after;
+        try (var s = Files.list(fds)) {
+            after = s.count();
+        }
+        assertTrue("descriptors before " + before + ", after " + after, after <= before + 2);
+    }
 }

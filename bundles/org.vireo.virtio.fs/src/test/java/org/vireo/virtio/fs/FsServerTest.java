@@ -31,12 +31,27 @@ public class FsServerTest {
     FsServer server;
     FuseClient c;
 
+    private final List<FsServer> servers = new ArrayList<>();
+
+    @org.junit.After
+    public void closeServers() {
+        servers.forEach(FsServer::close);
+    }
+
     FsServer newServer(boolean ro, int maxNodes, int maxHandles) throws Exception {
-        return new FsServer(dir, ro, maxNodes, maxHandles, new FsServer.ProblemSink() {
+        FsServer s = new FsServer(dir, ro, maxNodes, maxHandles, new FsServer.ProblemSink() {
             @Override public void guestError(String kind, String message) { problems.add(message); }
 
             @Override public void internalError(String kind, RuntimeException e) { throw new AssertionError("internal error on " + kind, e); }
         });
+        servers.add(s);
+        return s;
+    }
+
+    @Test
+    public void walksThroughDirectoryDescriptorsOnLinux() {
+        org.junit.Assume.assumeTrue(System.getProperty("os.name").startsWith("Linux"));
+        assertTrue("openat through FFM and /proc/self/fd", server.walksDescriptors());
     }
 
     @Before
