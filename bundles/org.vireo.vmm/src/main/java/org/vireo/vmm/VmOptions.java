@@ -7,15 +7,34 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.vireo.virtio.ring.RingLayout;
+import org.vireo.x86.boot.LinuxLoader;
 
 /**
  * The options of {@code vireo run}. Kernel and initrd default to the guest kit's (scripts/guest-kit), found through
  * {@code VIREO_GUEST_KIT} or {@code ~/.cache/vireo/guest-kit}.
  */
 record VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
-                 Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi, Transport transport, RingLayout ring) {
+                 Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi, Transport transport, RingLayout ring,
+                 KernelEntry kernelEntry) {
     /** What runs the guest's instructions. */
     enum Accelerator { EMU, KVM }
+
+    /**
+     * How a bzImage is entered: PVH, its vmlinux unpacked on the host when the payload's format allows (LZ4, gzip)
+     * and the kernel has a PVH note, so the emulated CPU skips the decompressor; or the 64-bit boot protocol always.
+     */
+    enum KernelEntry {
+        PVH(LinuxLoader.Unpack.WHEN_POSSIBLE), BOOT64(LinuxLoader.Unpack.NEVER);
+
+        final LinuxLoader.Unpack unpack;
+
+        KernelEntry(LinuxLoader.Unpack unpack) { this.unpack = unpack; }
+    }
+
+    VmOptions(Path kernel, Path initrd, String append, long memory, long timeoutSeconds, List<DeviceSpec> devices,
+              Accelerator accel, boolean hotplugSlot, boolean stats, boolean acpi, Transport transport, RingLayout ring) {
+        this(kernel, initrd, append, memory, timeoutSeconds, devices, accel, hotplugSlot, stats, acpi, transport, ring, KernelEntry.PVH);
+    }
 
     /** Where the run's virtio devices sit: on PCI bus 0, or as virtio-mmio windows the DSDT lists. */
     enum Transport {
@@ -103,11 +122,16 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static final String DEBIAN_INITRAMFS = "debian/initramfs.cpio.gz";
 
     static final String USAGE = """
-            usage: vireo run [--kernel FILE] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--ring split|packed] [--transport pci|mmio] [--hotplug-slot] [--timeout SECONDS] [--stats]
+            usage: vireo run [--kernel FILE] [--kernel-entry pvh|64bit] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--ring split|packed] [--transport pci|mmio] [--hotplug-slot] [--timeout SECONDS] [--stats]
                              [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
                              [--share DIR[,tag=TAG][,ro]]...
-              --kernel FILE   bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note
+              --kernel FILE   bzImage or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
+              --kernel-entry pvh|64bit
+                              how a bzImage is entered (default: pvh): "pvh" unpacks its LZ4 or gzip payload on the host
+                              and enters the vmlinux through its PVH note, so the emulated CPU does not run the kernel's
+                              decompressor (a bzImage in another format, or without the note, boots as with "64bit");
+                              "64bit" always uses the 64-bit boot protocol. An ELF vmlinux is always entered through PVH
               --initrd FILE   initramfs (default: the guest kit's initramfs.cpio.gz if present; "none" for no initrd)
               --append ARGS   kernel command line (default: "%s")
               --mem SIZE      guest RAM: bytes, or with a K, M or G suffix (default: 512M; at most 3G)
@@ -196,6 +220,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         boolean acpi = DEFAULT_ACPI;
         RingLayout ring = RingLayout.SPLIT;
         Transport transport = Transport.PCI;
+        KernelEntry kernelEntry = KernelEntry.PVH;
         DeviceSpec.Console console = null;
         List<DeviceSpec.Share> shares = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -204,7 +229,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             int eq = a.indexOf('=');
             String option = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
             switch (option) {
-                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share", "--transport", "--ring" -> {
+                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share", "--transport", "--ring", "--kernel-entry" -> {
                     if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
                     else if (i + 1 < args.length) value = args[++i];
                     else throw new UsageException(option + " needs a value");
@@ -249,6 +274,11 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                         throw new UsageException("--ring is split or packed, not " + value);
                     }
                 }
+                case "--kernel-entry" -> kernelEntry = switch (value) {
+                    case "pvh" -> KernelEntry.PVH;
+                    case "64bit" -> KernelEntry.BOOT64;
+                    default -> throw new UsageException("--kernel-entry is pvh or 64bit, not " + value);
+                };
                 case "--transport" -> transport = switch (value) {
                     case "pci" -> Transport.PCI;
                     case "mmio" -> Transport.MMIO;
@@ -309,7 +339,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (console != null) devices.add(console);
         devices.addAll(shares);
         VmOptions options = new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats,
-                acpi, transport, ring);
+                acpi, transport, ring, kernelEntry);
         if (transport == Transport.MMIO && !options.guestAcpi()) {
             throw new UsageException("--transport mmio needs ACPI: Linux finds virtio-mmio devices only in the DSDT (LNRO0005)");
         }

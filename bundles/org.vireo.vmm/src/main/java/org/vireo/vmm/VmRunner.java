@@ -108,7 +108,7 @@ public final class VmRunner {
             BootPlan plan;
             try {
                 plan = LinuxLoader.load(machine.memory(), options.kernel(), options.initrd(), options.kernelCommandLine(),
-                        acpi ? X86Machine.ACPI_TABLES : 0);
+                        acpi ? X86Machine.ACPI_TABLES : 0, options.kernelEntry().unpack);
             } catch (BootException e) {
                 log.println("vireo: cannot boot " + options.kernel() + ": " + e.getMessage());
                 return EXIT_ERROR;

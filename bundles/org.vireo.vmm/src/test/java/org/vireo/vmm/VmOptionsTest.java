@@ -48,6 +48,16 @@ public class VmOptionsTest {
     }
 
     @Test
+    public void kernelEntryPvhByDefaultOr64Bit() throws Exception {
+        Path kit = kit();
+        assertEquals(VmOptions.KernelEntry.PVH, VmOptions.parse(kit).kernelEntry());
+        assertEquals(org.vireo.x86.boot.LinuxLoader.Unpack.NEVER, VmOptions.parse(kit, "--kernel-entry", "64bit").kernelEntry().unpack);
+        assertEquals(VmOptions.KernelEntry.PVH, VmOptions.parse(kit, "--kernel-entry=pvh").kernelEntry());
+        assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--kernel-entry", "16bit"));
+        assertTrue(VmOptions.usage().contains("--kernel-entry pvh|64bit"));
+    }
+
+    @Test
     public void acpiOnOrOff() throws Exception {
         Path kit = kit();
         VmOptions off = VmOptions.parse(kit, "--no-acpi");

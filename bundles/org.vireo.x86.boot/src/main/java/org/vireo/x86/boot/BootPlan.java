@@ -30,6 +30,12 @@ public record BootPlan(EntryMode mode, long rip, long rsp, long rsi, long rbx, l
         memoryMap = List.copyOf(memoryMap);
     }
 
+    /** The same plan with another description. */
+    public BootPlan withDescription(String text) {
+        return new BootPlan(mode, rip, rsp, rsi, rbx, rflags, cr0, cr3, cr4, efer, gdtBase, gdtLimit, code, data, memoryMap,
+                kernelStart, kernelEnd, initrdStart, initrdSize, text);
+    }
+
     public enum EntryMode {
         /** 64-bit boot protocol: long mode, identity-mapped paging, RSI = boot_params. */
         LONG_64,

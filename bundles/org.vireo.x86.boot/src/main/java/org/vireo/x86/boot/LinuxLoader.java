@@ -8,15 +8,25 @@ import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestMemoryException;
 
 /**
- * Puts a Linux kernel, its initrd and command line into guest memory and says how to enter it. A bzImage is
- * booted through the 64-bit boot protocol; an ELF vmlinux through its PVH entry note (Xen's
- * XEN_ELFNOTE_PHYS32_ENTRY), which skips the compressed kernel's self-decompression.
+ * Puts a Linux kernel, its initrd and command line into guest memory and says how to enter it. An ELF vmlinux is
+ * booted through its PVH entry note (Xen's XEN_ELFNOTE_PHYS32_ENTRY). A bzImage whose payload Vireo can unpack
+ * ({@link KernelPayload}: LZ4 or gzip) and whose vmlinux has that note is unpacked on the host and booted the same
+ * way, so the emulated CPU does not run the kernel's own decompressor (seconds of guest time); any other bzImage,
+ * or any bzImage when asked ({@link Unpack#NEVER}), boots through the 64-bit boot protocol.
  */
 public final class LinuxLoader {
     private static final long DEFAULT_LOAD_ADDRESS = 0x100_0000;       // 16 MiB, LOAD_PHYSICAL_ADDR
     private static final long HEAP_END_PTR = 0xe000 - 0x200;
 
     private LinuxLoader() { }
+
+    /** Whether a bzImage's kernel is unpacked on the host and booted through PVH. */
+    public enum Unpack {
+        /** When the payload's format is one Vireo reads and the vmlinux has a PVH entry (the default). */
+        WHEN_POSSIBLE,
+        /** Never: the bzImage boots through the 64-bit boot protocol and decompresses itself. */
+        NEVER
+    }
 
     /** Loads {@code kernel} (bzImage or ELF with a PVH note), {@code initrd} (or null) and {@code cmdline}. */
     public static BootPlan load(GuestMemory memory, Path kernel, Path initrd, String cmdline) {
@@ -40,14 +50,52 @@ public final class LinuxLoader {
     }
 
     public static BootPlan load(GuestMemory memory, byte[] kernel, byte[] initrd, String cmdline, long rsdp) {
+        return load(memory, kernel, initrd, cmdline, rsdp, Unpack.WHEN_POSSIBLE);
+    }
+
+    /** As {@link #load(GuestMemory, Path, Path, String, long)}, choosing how a bzImage boots. */
+    public static BootPlan load(GuestMemory memory, Path kernel, Path initrd, String cmdline, long rsdp, Unpack unpack) {
+        byte[] image = read(kernel, "kernel");
+        byte[] ramdisk = initrd == null ? null : read(initrd, "initrd");
+        return load(memory, image, ramdisk, cmdline, rsdp, unpack);
+    }
+
+    public static BootPlan load(GuestMemory memory, byte[] kernel, byte[] initrd, String cmdline, long rsdp, Unpack unpack) {
         if (rsdp < 0) throw new BootException("negative RSDP address");
         try {
-            if (ElfKernel.isElf(kernel)) return loadPvh(memory, ElfKernel.parse(kernel), kernel, initrd, cmdline, rsdp);
-            if (SetupHeader.isBzImage(kernel)) return loadBzImage(memory, kernel, initrd, cmdline, rsdp);
+            if (ElfKernel.isElf(kernel)) return loadPvh(memory, ElfKernel.parse(kernel), kernel, initrd, cmdline, rsdp, "");
+            if (SetupHeader.isBzImage(kernel)) {
+                String why = "";
+                if (unpack == Unpack.WHEN_POSSIBLE) {
+                    try {
+                        byte[] vmlinux = KernelPayload.decompress(kernel).orElse(null);
+                        ElfKernel elf = vmlinux != null && ElfKernel.isElf(vmlinux) ? pvhKernelOrNull(vmlinux) : null;
+                        if (elf != null) {
+                            String version = SetupHeader.parse(kernel).kernelVersion();
+                            return loadPvh(memory, elf, vmlinux, initrd, cmdline, rsdp,
+                                    String.format(" unpacked on the host from the bzImage%s", version.isEmpty() ? "" : " \"" + version + "\""));
+                        }
+                    } catch (BootException e) {
+                        // The kernel's own decompressor gets its chance; the plan says why Vireo did not unpack it.
+                        why = " (not unpacked on the host: " + e.getMessage() + ")";
+                    }
+                }
+                BootPlan plan = loadBzImage(memory, kernel, initrd, cmdline, rsdp);
+                return why.isEmpty() ? plan : plan.withDescription(plan.description() + why);
+            }
         } catch (GuestMemoryException e) {
             throw new BootException("the kernel does not fit in guest memory: " + e.getMessage(), e);
         }
         throw new BootException("the kernel is neither a bzImage nor an ELF vmlinux");
+    }
+
+    /** The ELF kernel with its PVH entry, or null for one without the note (a kernel built without CONFIG_PVH). */
+    private static ElfKernel pvhKernelOrNull(byte[] vmlinux) {
+        try {
+            return ElfKernel.parse(vmlinux);
+        } catch (BootException e) {
+            return null;
+        }
     }
 
     private static byte[] read(Path file, String what) {
@@ -144,10 +192,11 @@ public final class LinuxLoader {
     // ------------------------------------------------------------------------------------------- PVH
 
     static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline) {
-        return loadPvh(memory, elf, image, initrd, cmdline, 0);
+        return loadPvh(memory, elf, image, initrd, cmdline, 0, "");
     }
 
-    static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline, long rsdp) {
+    /** @param origin said after "ELF vmlinux" in the plan's description (where the vmlinux came from), or "" */
+    static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline, long rsdp, String origin) {
         List<E820Entry> map = LowMemory.memoryMap(memory);
         long kernelStart = Long.MAX_VALUE, kernelEnd = 0;
         for (ElfKernel.Segment s : elf.segments()) {
@@ -200,7 +249,7 @@ public final class LinuxLoader {
         }
 
         int gdtLimit = LowMemory.writeGdt(memory, false);
-        String what = String.format("ELF vmlinux, PVH entry 0x%x, [0x%x, 0x%x)%s, command line \"%s\"", elf.pvhEntry(),
+        String what = String.format("ELF vmlinux%s, PVH entry 0x%x, [0x%x, 0x%x)%s, command line \"%s\"", origin, elf.pvhEntry(),
                 kernelStart, kernelEnd, initrd == null ? "" : String.format(", initrd %d bytes at 0x%x", initrdSize, initrdStart), cmdline);
         return new BootPlan(BootPlan.EntryMode.PROTECTED_32, elf.pvhEntry(), LowMemory.STACK_TOP, 0, si, 0x2,
                 0x11,                                // ET | PE, paging off

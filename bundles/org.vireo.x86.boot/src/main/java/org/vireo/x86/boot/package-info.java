@@ -4,5 +4,5 @@
  * {@link org.vireo.x86.boot.BootPlan}: the CPU state the machine sets before the first instruction.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.vireo.x86.boot;

@@ -33,13 +33,32 @@ public class RealKernelTest {
         Path initrd = need("initramfs.cpio.gz");
         try (Arena arena = Arena.ofConfined()) {
             GuestMemory m = GuestMemory.allocate(arena, 128L << 20);
-            BootPlan plan = LinuxLoader.load(m, bz, initrd, "console=ttyS0 acpi=off");
+            BootPlan plan = LinuxLoader.load(m, bz, initrd, "console=ttyS0 acpi=off", 0, LinuxLoader.Unpack.NEVER);
             assertEquals(BootPlan.EntryMode.LONG_64, plan.mode());
             assertEquals(0x100_0200L, plan.rip());
             assertTrue(plan.description(), plan.description().contains("6.1."));
             assertTrue(plan.initrdStart() >= plan.kernelEnd());
             assertTrue(plan.initrdStart() + plan.initrdSize() <= 128L << 20);
             assertEquals("the gzip magic of the initramfs", 0x8b1f, m.readShort(plan.initrdStart()) & 0xffff);
+        }
+    }
+
+    @Test
+    public void unpacksTheGuestKitBzImageOnTheHostAndEntersItThroughPvhAsItsVmlinux() throws Exception {
+        Path bz = need("bzImage");
+        byte[] vmlinux = KernelPayload.decompress(Files.readAllBytes(bz)).orElseThrow();
+        assertTrue("an ELF", ElfKernel.isElf(vmlinux));
+        try (Arena arena = Arena.ofConfined()) {
+            GuestMemory m = GuestMemory.allocate(arena, 128L << 20);
+            BootPlan unpacked = LinuxLoader.load(m, bz, null, "console=ttyS0");
+            assertEquals(BootPlan.EntryMode.PROTECTED_32, unpacked.mode());
+            assertTrue(unpacked.description(), unpacked.description().contains("unpacked on the host from the bzImage \"6.1."));
+            Path kitVmlinux = kit().resolve("vmlinux");
+            if (Files.isRegularFile(kitVmlinux)) {
+                BootPlan direct = LinuxLoader.load(GuestMemory.allocate(arena, 128L << 20), kitVmlinux, null, "console=ttyS0");
+                assertEquals("the same entry as the kit's own vmlinux", direct.rip(), unpacked.rip());
+                assertEquals(direct.kernelEnd(), unpacked.kernelEnd());
+            }
         }
     }
 
