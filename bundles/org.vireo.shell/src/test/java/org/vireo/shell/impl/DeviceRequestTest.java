@@ -13,7 +13,7 @@ public class DeviceRequestTest {
 
     @Test
     public void rejectsBadInputWithAMessage() {
-        assertEquals("Unknown device type 'gpu': use one of blk|net|console|rng.", error("gpu", "g0"));
+        assertEquals("Unknown device type 'gpu': use one of blk|net|console|rng|fs.", error("gpu", "g0"));
         assertEquals("Expected key=value, got 'source'.", error("rng", "r", "source"));
         assertEquals("Expected key=value, got '=x'.", error("rng", "r", "=x"));
         assertEquals("Unknown setting 'path' for a rng device: use machine.name, source, virtio.ring, virtio.transport.", error("rng", "r", "path=/x"));
