@@ -46,17 +46,21 @@ public final class Main {
     private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
+    private final StartupTiming timing;
 
-    Main(InputStream in, PrintStream out, PrintStream err) {
+    Main(InputStream in, PrintStream out, PrintStream err, StartupTiming timing) {
         this.in = in;
         this.out = out;
         this.err = err;
+        this.timing = timing;
     }
 
     public static void main(String[] args) {
+        StartupTiming timing = StartupTiming.fromSystemProperties(System.err);
         ConsoleLogging.configure();
         // Gogo's runtime replaces System.out/err with per-thread streams: keep the real ones for the launcher.
-        int status = new Main(System.in, System.out, System.err).run(args);
+        int status = new Main(System.in, System.out, System.err, timing).run(args);
+        timing.mark("exit");
         System.out.flush();
         System.exit(status);
     }
@@ -104,10 +108,12 @@ public final class Main {
         if (options.command() == LaunchOptions.Command.RUN) properties.put(RUN_ARGS, String.join("\0", options.runArgs()));
 
         VireoFramework framework = VireoFramework.start(properties, err);
+        timing.mark("framework started (Felix)");
+        timing.watchServices(framework.context());
         Thread shutdownHook = new Thread(framework::close, "vireo-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
-            framework.installAndStart(bundleDir);
+            framework.installAndStart(bundleDir, timing);
             int status = switch (options.command()) {
                 case SHELL -> options.commands().isEmpty()
                         ? awaitStop(framework)
@@ -116,6 +122,7 @@ public final class Main {
                 case HELP -> throw new AssertionError();
             };
             framework.close();
+            timing.mark("framework stopped");
             return exitCodeOr(status);
         } finally {
             framework.close();
@@ -125,8 +132,10 @@ public final class Main {
 
     private int runCommands(VireoFramework framework, List<String> commands) throws InterruptedException {
         awaitQuiet(framework);
+        timing.mark("settled (no service event for " + SETTLE_QUIET_MILLIS + " ms)");
         try {
             GogoCommands.execute(framework.context(), commands, in, out, err, 30, TimeUnit.SECONDS);
+            timing.mark("commands done");
             return 0;
         } catch (GogoCommands.CommandException e) {
             err.println("vireo: " + e.getMessage());
@@ -149,6 +158,7 @@ public final class Main {
             }
             Thread.sleep(50);
         }
+        timing.mark("run claimed by the VMM bundle");
         framework.waitForStop(0);
         return 0;
     }

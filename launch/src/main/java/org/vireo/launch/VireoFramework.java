@@ -66,7 +66,7 @@ final class VireoFramework implements AutoCloseable {
      *
      * @return the bundles installed
      */
-    List<Bundle> installAndStart(Path bundleDir) throws IOException {
+    List<Bundle> installAndStart(Path bundleDir, StartupTiming timing) throws IOException {
         List<Path> jars;
         try (Stream<Path> files = Files.list(bundleDir)) {
             jars = files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
@@ -80,14 +80,18 @@ final class VireoFramework implements AutoCloseable {
                 err.println("vireo: cannot install " + jar.getFileName() + ": " + e.getMessage());
             }
         }
+        timing.mark("bundles installed (" + installed.size() + ")");
         for (Bundle bundle : installed) {
             if (bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null) continue;
             try {
+                long began = System.nanoTime();
                 bundle.start();
+                timing.slow("started " + bundle.getSymbolicName(), System.nanoTime() - began);
             } catch (BundleException e) {
                 err.println("vireo: cannot start " + bundle.getSymbolicName() + ": " + GogoCommands.messageOf(e));
             }
         }
+        timing.mark("bundles resolved and started");
         return installed;
     }
 
