@@ -91,7 +91,7 @@ public class MachineDeviceCommandsIT extends VireoTestSupport {
 
     @Test
     public void badInputGivesAMessage() throws Exception {
-        assertEquals("Unknown device type 'gpu': use one of blk|net|console|rng.", failureOf("dev:add gpu g0"));
+        assertEquals("Unknown device type 'gpu': use one of blk|net|console|rng|fs.", failureOf("dev:add gpu g0"));
         assertEquals("Expected key=value, got 'source'.", failureOf("dev:add rng r0 source"));
         assertEquals("No device named nosuchdevice.", failureOf("dev:remove nosuchdevice"));
         assertEquals("No machine named nosuchmachine.", failureOf("vm:info nosuchmachine"));
