@@ -11,9 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.osgi.framework.BundleException;
-import org.osgi.framework.ServiceListener;
 
 /**
  * The {@code vireo} command: starts Apache Felix with the bundles of the distribution's bundle/ folder and hot-deploys
@@ -166,19 +164,14 @@ public final class Main {
     /**
      * Waits until no service has come or gone for a short while (bounded): configurations from the deploy directory
      * reach Declarative Services asynchronously, and {@code -c 'virtio:devices'} should see the devices they make.
+     * The quiet time counts from the last service event since the framework started, not from this call.
      */
     private static void awaitQuiet(VireoFramework framework) throws InterruptedException {
-        AtomicLong lastEvent = new AtomicLong(System.nanoTime());
-        ServiceListener listener = event -> lastEvent.set(System.nanoTime());
-        framework.context().addServiceListener(listener);
-        try {
-            long start = System.nanoTime();
-            while (System.nanoTime() - lastEvent.get() < TimeUnit.MILLISECONDS.toNanos(SETTLE_QUIET_MILLIS)
-                    && System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(SETTLE_MAX_MILLIS)) {
-                Thread.sleep(50);
-            }
-        } finally {
-            framework.context().removeServiceListener(listener);
+        long quiet = TimeUnit.MILLISECONDS.toNanos(SETTLE_QUIET_MILLIS);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MAX_MILLIS);
+        long since;
+        while ((since = framework.nanosSinceLastServiceEvent()) < quiet && System.nanoTime() - deadline < 0) {
+            Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(quiet - since, deadline - System.nanoTime()))));
         }
     }
 

@@ -6,10 +6,12 @@ import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 import org.osgi.framework.AllServiceListener;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleEvent;
 import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceEvent;
 import org.osgi.framework.ServiceListener;
+import org.osgi.framework.SynchronousBundleListener;
 
 /**
  * Start-up phases on stderr (issue 12), one line each as it is reached, in milliseconds since the launch/vireo script
@@ -91,7 +93,7 @@ final class StartupTiming {
     /**
      * Marks, from the framework's event thread, the first registration of Declarative Services' runtime (SCR ready)
      * and of Gogo's command processor (commands ready). Call before the bundles start; the listener stays until the
-     * framework stops.
+     * framework stops. Also reports the bundles that take {@value #SLOW_MILLIS} ms or more to stop.
      */
     void watchServices(BundleContext context) {
         if (!enabled()) return;
@@ -114,6 +116,14 @@ final class StartupTiming {
                 }
             }
         };
+        // Stopping, one bundle after another on the thread that stops the framework: report the slow ones.
+        java.util.Map<Long, Long> stopping = new java.util.concurrent.ConcurrentHashMap<>();
+        context.addBundleListener((SynchronousBundleListener) event -> {
+            long id = event.getBundle().getBundleId();
+            if (event.getType() == BundleEvent.STOPPING) stopping.put(id, System.nanoTime());
+            Long began = event.getType() == BundleEvent.STOPPED ? stopping.remove(id) : null;
+            if (began != null) slow("stopped " + event.getBundle().getSymbolicName(), System.nanoTime() - began);
+        });
         try {
             context.addServiceListener(listener, filter);
         } catch (InvalidSyntaxException e) {

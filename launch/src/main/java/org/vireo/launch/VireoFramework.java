@@ -12,12 +12,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.ServiceListener;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
 
@@ -26,6 +28,8 @@ final class VireoFramework implements AutoCloseable {
     private final Framework framework;
     private final Path storage;
     private final PrintStream err;
+    /** System.nanoTime() of the last service registered, modified or unregistered (see {@link #nanosSinceLastServiceEvent}). */
+    private final AtomicLong lastServiceEvent = new AtomicLong(System.nanoTime());
 
     private VireoFramework(Framework framework, Path storage, PrintStream err) {
         this.framework = framework;
@@ -45,11 +49,18 @@ final class VireoFramework implements AutoCloseable {
         VireoFramework vireo = new VireoFramework(framework, storage, err);
         try {
             framework.start();
+            ServiceListener listener = event -> vireo.lastServiceEvent.set(System.nanoTime());
+            framework.getBundleContext().addServiceListener(listener);
         } catch (BundleException | RuntimeException e) {
             vireo.close();
             throw e;
         }
         return vireo;
+    }
+
+    /** Nanoseconds since the last service event (or since the framework started, if none). */
+    long nanosSinceLastServiceEvent() {
+        return System.nanoTime() - lastServiceEvent.get();
     }
 
     BundleContext context() {
