@@ -29,7 +29,8 @@ import org.junit.rules.TemporaryFolder;
 
 /**
  * A real Debian 12 system (scripts/guest-kit --debian: systemd, udev, glibc programs, Python) boots on Vireo's CPU
- * emulator through the packaged launcher ({@code vireo run --rootfs}) and runs its own checks
+ * emulator through the packaged launcher ({@code vireo run --rootfs}, the default machine: ACPI with a local APIC
+ * and IOAPIC, devices on MSI-X, the kernel entered through PVH) and runs its own checks
  * (vireo-checks.service, see docs/DEBIAN-GUEST.md): systemd reaches multi-user.target with no failed unit, journald,
  * dynamic glibc programs and Python work, a set of Python's own regression tests passes, fio verifies what it wrote
  * to a second virtio disk, systemd-networkd gets a DHCP lease from user-mode networking, and the guest downloads a
@@ -87,7 +88,7 @@ public class DebianIT {
         http.start();
         Process iperf = startIperfServer();
         try {
-            List<String> append = new ArrayList<>(List.of("console=ttyS0", "acpi=off", "vireo.checks=full",
+            List<String> append = new ArrayList<>(List.of("console=ttyS0", "vireo.checks=full",
                     "vireo.pytests=" + PYTHON_TESTS, "vireo.host=10.0.2.2:" + http.getAddress().getPort() + "/blob.bin",
                     "vireo.host.sha256=" + blobSha));
             if (iperf != null) append.add("vireo.iperf=10.0.2.2:" + iperfPort);
