@@ -83,7 +83,7 @@ public final class VmCommands {
         }
         boolean poweredOff = VmAccess.shutdown(vm, timeoutSeconds * 1000L);
         return "VM " + name + " is " + VmAccess.state(vm) + (poweredOff ? " (the guest powered off)."
-                : " (stopped: it did not power off when asked" + (timeoutSeconds > 0 ? " within " + timeoutSeconds + " s" : "") + ").");
+                : " (stopped: it has no ACPI power button, or did not power off within " + timeoutSeconds + " s of its press).");
     }
 
     @Descriptor("Delete a VM's configuration (a running guest is stopped)")
