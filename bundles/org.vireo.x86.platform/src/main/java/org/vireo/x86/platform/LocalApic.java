@@ -178,7 +178,8 @@ public final class LocalApic implements IoHandler, InterruptOutput, TimedDevice 
             } else {
                 long now = clock.nanos();
                 long delta = deadline - tscNow;
-                timerDue = delta <= 0 ? now : now + delta;
+                // Saturating: a deadline centuries away must not wrap around into the past and fire at once.
+                timerDue = delta <= 0 ? now : now + delta < now ? Long.MAX_VALUE - 1 : now + delta;
             }
         }
         reprogrammed.run();

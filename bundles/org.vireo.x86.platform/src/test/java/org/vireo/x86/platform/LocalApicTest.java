@@ -172,9 +172,16 @@ public class LocalApicTest {
         clock.advance(300);
         apic.update();
         assertEquals(0xee, apic.acknowledgeInterrupt());
+        write(LocalApic.EOI, 0);
         assertEquals("a fired deadline reads 0", 0, apic.tscDeadline());
         apic.setTscDeadline(tsc - 1, tsc);
         assertTrue("a deadline in the past fires at once", read(LocalApic.IRR + 0x70) != 0);
+        assertEquals(0xee, apic.acknowledgeInterrupt());
+        apic.write(LocalApic.EOI, 4, 0);
+        apic.setTscDeadline(Long.MAX_VALUE, tsc);
+        apic.update();
+        assertFalse("a deadline centuries away does not wrap into the past", apic.interruptPending());
+        assertTrue(apic.nextEventNanos() > clock.nanos());
     }
 
     @Test
