@@ -3,14 +3,11 @@ package org.vireo.guest;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -53,17 +50,18 @@ public class VirtioMmioIT {
                 "echo mmio-irq: $(grep -c 'IO-APIC.*virtio' /proc/interrupts)",
                 "echo MMIO-HVC >/dev/hvc0 && echo mmio-hvc: written",
                 "poweroff -f");
-        List<String> vireo = LauncherProcess.command(home, deploy, List.of("run", "--timeout", Integer.toString(GuestKit.RUN_SECONDS),
+        String out, context;
+        int exitCode;
+        try (LauncherProcess vireo = LauncherProcess.start(home, deploy, log, "run", "--timeout", Integer.toString(GuestKit.RUN_SECONDS),
                 "--transport", "mmio", "--disk", image.toString(), "--net", "user", "--rng", "--console-device", "virtio,file=" + hvc,
-                "--append", "console=ttyS0 vireo.cmd=\"" + command + "\""));
-        Process process = new ProcessBuilder(vireo).redirectErrorStream(true).redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        boolean ended = process.waitFor(GuestKit.RUN_SECONDS + 60, TimeUnit.SECONDS);
-        if (!ended) process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        String context = GuestKit.tail(out, 60);
-        assertTrue("vireo run did not end within " + (GuestKit.RUN_SECONDS + 60) + " s" + context, ended);
-        assertEquals("vireo run's exit code (0: the guest powered off)" + context, 0, process.exitValue());
+                "--append", "console=ttyS0 vireo.cmd=\"" + command + "\"")) {
+            boolean ended = vireo.waitFor(GuestKit.RUN_SECONDS + 60);
+            out = vireo.output();
+            context = GuestKit.tail(out, 60);
+            assertTrue("vireo run did not end within " + (GuestKit.RUN_SECONDS + 60) + " s" + context, ended);
+            exitCode = vireo.process().exitValue();
+        }
+        assertEquals("vireo run's exit code (0: the guest powered off)" + context, 0, exitCode);
 
         assertEquals("four LNRO0005 devices bound by virtio-mmio" + context, "4", GuestKit.field(out, "mmio-platform"));
         List<String> bound = out.lines().filter(l -> l.startsWith("mmio-bound: ")).map(l -> l.substring(12).strip()).sorted().toList();
