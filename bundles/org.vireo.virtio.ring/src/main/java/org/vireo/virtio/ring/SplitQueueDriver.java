@@ -184,16 +184,8 @@ public final class SplitQueueDriver implements QueueDriver {
      */
     @Override
     public boolean addBuf(List<GuestRange> out, List<GuestRange> in, Object token) {
-        Objects.requireNonNull(token, "token");
+        long writable = DriverBuffers.check(memory, size, out, in, token);
         int total = out.size() + in.size();
-        if (total == 0) throw new IllegalArgumentException("a buffer needs at least one range");
-        if (total > size) throw new IllegalArgumentException(total + " ranges do not fit a queue of " + size);
-        long writable = 0;
-        for (GuestRange r : out) checkRange(r);
-        for (GuestRange r : in) {
-            checkRange(r);
-            writable += r.length();
-        }
         lock.lock();
         try {
             ensureUsable();
@@ -223,11 +215,6 @@ public final class SplitQueueDriver implements QueueDriver {
         } finally {
             lock.unlock();
         }
-    }
-
-    private void checkRange(GuestRange r) {
-        if (r.length() > 0xffff_ffffL) throw new IllegalArgumentException("range longer than 2^32-1 bytes: " + r);
-        if (!memory.contains(r.address(), r.length())) throw new IllegalArgumentException("range outside guest memory: " + r);
     }
 
     private long tryAllocateTable(int total) {
