@@ -82,7 +82,7 @@ public final class DeviceCommands {
     }
 
     /** Device configurations in ConfigurationAdmin: every factory configuration of the four device PIDs. */
-    private record ConfigAdminStore(ConfigurationAdmin configAdmin) implements DeviceStore {
+    record ConfigAdminStore(ConfigurationAdmin configAdmin) implements DeviceStore {
         @Override
         public List<DeviceConfig> devices() throws IOException {
             String filter = Arrays.stream(DeviceType.values()).map(t -> "(service.factoryPid=" + t.factoryPid + ")")

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
+import org.vireo.shell.api.ConflictException;
+import org.vireo.shell.api.NotFoundException;
 
 /** The logic of dev:list, dev:add and dev:remove over a {@link DeviceStore}; results are text for the shell. */
 final class DeviceManager {
@@ -15,17 +17,21 @@ final class DeviceManager {
     DeviceManager(DeviceStore store) { this.store = store; }
 
     String list(String machine, List<Plugged> plugged) throws IOException {
-        List<DeviceConfig> devices = store.devices().stream()
+        return ShellFormatter.devices(configs(machine), plugged);
+    }
+
+    /** The device configurations of {@code machine} (null: all), sorted by machine and name. */
+    List<DeviceConfig> configs(String machine) throws IOException {
+        return store.devices().stream()
                 .filter(d -> machine == null || machine.equals(d.machine()))
                 .sorted(Comparator.comparing(DeviceConfig::machine).thenComparing(DeviceConfig::name))
                 .toList();
-        return ShellFormatter.devices(devices, plugged);
     }
 
     String add(DeviceRequest request) throws IOException {
         for (DeviceConfig existing : store.devices()) {
             if (existing.name().equals(request.name()) && existing.machine().equals(request.machine())) {
-                throw new IllegalArgumentException("Machine " + request.machine() + " already has a device named " + request.name()
+                throw new ConflictException("Machine " + request.machine() + " already has a device named " + request.name()
                         + " (" + existing.type().label + ").");
             }
         }
@@ -39,7 +45,7 @@ final class DeviceManager {
                 .filter(d -> d.name().equals(name) && (machine == null || machine.equals(d.machine())))
                 .toList();
         if (matches.isEmpty()) {
-            throw new IllegalArgumentException("No device named " + name + (machine == null ? "" : " on machine " + machine) + ".");
+            throw new NotFoundException("No device named " + name + (machine == null ? "" : " on machine " + machine) + ".");
         }
         if (matches.size() > 1) {
             Set<String> machines = new java.util.TreeSet<>(matches.stream().map(DeviceConfig::machine).toList());
