@@ -1,41 +1,37 @@
 package org.vireo.vmm;
 
-import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.vireo.virtio.VirtioProperties;
+import org.vireo.virtio.kind.DeviceKind;
+import org.vireo.virtio.ring.RingLayout;
 
 /**
- * One virtio device of {@code vireo run}, as the options describe it; every device sits on the machine's PCI bus.
- * {@link #name()} is the device's {@code virtio.device.name} (disk0, net0, rng0, console0).
+ * One virtio device of {@code vireo run}, as its kind parsed it from an option: the kind, the device's name
+ * ({@code virtio.device.name}: disk0, net0...) and the kind-specific settings of its configuration. Nothing here knows
+ * one kind from another.
  */
-sealed interface DeviceSpec {
-    String name();
+record DeviceSpec(DeviceKind kind, String name, Map<String, Object> settings) {
+    DeviceSpec {
+        settings = Map.copyOf(settings);
+    }
 
     /** The factory PID of the device's configuration. */
-    String factoryPid();
+    String factoryPid() { return kind.factoryPid(); }
 
-    /** virtio-blk on a raw image file. */
-    record Disk(String name, Path image, boolean readOnly) implements DeviceSpec {
-        @Override public String factoryPid() { return "org.vireo.virtio.blk"; }
+    /** The line the run prints for it. */
+    String describe() { return kind.describe(name, settings); }
+
+    /** The device's whole configuration on {@code machine}: its settings and the common ones. */
+    Map<String, Object> configuration(String machine, String transport, RingLayout ring) {
+        Map<String, Object> props = new HashMap<>(settings);
+        props.put(VirtioProperties.DEVICE_NAME, name);
+        props.put(VirtioProperties.MACHINE, machine);
+        props.put(VirtioProperties.RING, ring.setting());
+        props.put(VirtioProperties.TRANSPORT, transport);
+        return props;
     }
 
-    /** virtio-net; {@code backend} is the net device's backend setting: "user[,...]" or "tap:IFNAME". */
-    record Net(String name, String backend) implements DeviceSpec {
-        @Override public String factoryPid() { return "org.vireo.virtio.net"; }
-    }
-
-    /** virtio-rng fed from the host's /dev/urandom. */
-    record Rng(String name) implements DeviceSpec {
-        static final String SOURCE = "/dev/urandom";
-
-        @Override public String factoryPid() { return "org.vireo.virtio.rng"; }
-    }
-
-    /** virtio-fs sharing host directory {@code dir}; the guest mounts it by {@code tag}. */
-    record Share(String name, Path dir, String tag, boolean readOnly) implements DeviceSpec {
-        @Override public String factoryPid() { return "org.vireo.virtio.fs"; }
-    }
-
-    /** virtio-console; its output goes to {@code file} (appended), or to the terminal when {@code file} is null. */
-    record Console(String name, Path file) implements DeviceSpec {
-        @Override public String factoryPid() { return "org.vireo.virtio.console"; }
-    }
+    @Override
+    public String toString() { return name + " " + kind.label() + " " + new java.util.TreeMap<>(settings); }
 }

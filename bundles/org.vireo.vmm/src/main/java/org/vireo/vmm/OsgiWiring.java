@@ -17,8 +17,8 @@ import org.osgi.util.tracker.ServiceTracker;
 import org.vireo.machine.Machine;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.VirtioTransportInfo;
+import org.vireo.virtio.kind.DeviceEnvironment;
 import org.vireo.virtio.ring.RingLayout;
-import org.vireo.virtio.console.link.HostConsoleLink;
 
 /**
  * The devices of a run inside the framework: the machine is registered as a {@link Machine} service, and each device
@@ -26,8 +26,10 @@ import org.vireo.virtio.console.link.HostConsoleLink;
  * machine's name and {@code virtio.transport=pci}), so it shows in {@code virtio:devices} like any other device. The
  * device bundle's component creates the backend and the pci transport component plugs it; the run waits for each
  * device's {@link VirtioTransportInfo} service before configuring the next (so disk0 takes the lowest PCI slot) and
- * before the vCPU starts. A virtio console meant for the terminal is configured on an in-JVM link whose host end this
- * class copies to the terminal (a stdio backend would compete with the serial console for the keyboard).
+ * before the vCPU starts. The configuration is the one its kind parsed from the options ({@link DeviceSpec}); nothing
+ * here tells one kind from another. The run's terminal is registered as an {@link OutputStream} service
+ * ({@link DeviceEnvironment#TERMINAL_PROPERTY}) for a device configured to write there (a virtio console; it takes no
+ * input, which belongs to the serial console).
  */
 final class OsgiWiring implements MachineWiring {
     static final String MACHINE_KIND = "x86";
@@ -49,8 +51,14 @@ final class OsgiWiring implements MachineWiring {
             ServiceRegistration<Machine> registration = context.registerService(Machine.class, machine, props);
             undo.add(() -> unregister(registration));
             if (!devices.isEmpty()) {
+                // For devices configured to write to the terminal (a console with backend=terminal).
+                Hashtable<String, Object> terminalProps = new Hashtable<>();
+                terminalProps.put(Machine.NAME_PROPERTY, machine.name());
+                terminalProps.put(DeviceEnvironment.TERMINAL_PROPERTY, true);
+                ServiceRegistration<OutputStream> terminalRegistration = context.registerService(OutputStream.class, terminal, terminalProps);
+                undo.add(() -> unregister(terminalRegistration));
                 ConfigurationAdmin configAdmin = configurationAdmin(undo);
-                for (DeviceSpec spec : devices) configure(configAdmin, machine.name(), spec, transport, ring, terminal, undo);
+                for (DeviceSpec spec : devices) configure(configAdmin, machine.name(), spec, transport, ring, undo);
             }
         } catch (WiringException | RuntimeException e) {
             try {
@@ -81,28 +89,9 @@ final class OsgiWiring implements MachineWiring {
         }
     }
 
-    private void configure(ConfigurationAdmin configAdmin, String machineName, DeviceSpec spec, String transport, RingLayout ring, OutputStream terminal,
+    private void configure(ConfigurationAdmin configAdmin, String machineName, DeviceSpec spec, String transport, RingLayout ring,
                            List<AutoCloseable> undo) throws WiringException {
-        String linkName = machineName + "/" + spec.name();
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put(VirtioProperties.DEVICE_NAME, spec.name());
-        props.put(VirtioProperties.MACHINE, machineName);
-        props.put(VirtioProperties.RING, ring.setting());
-        props.put(VirtioProperties.TRANSPORT, transport);
-        switch (spec) {
-            case DeviceSpec.Disk d -> {
-                props.put("path", d.image().toString());
-                props.put("readonly", d.readOnly());
-            }
-            case DeviceSpec.Net n -> props.put("backend", n.backend());
-            case DeviceSpec.Rng r -> props.put("source", DeviceSpec.Rng.SOURCE);
-            case DeviceSpec.Share f -> {
-                props.put("path", f.dir().toString());
-                props.put("tag", f.tag());
-                props.put("readonly", f.readOnly());
-            }
-            case DeviceSpec.Console c -> props.put("backend", c.file() != null ? "file:" + c.file() : "link:" + linkName);
-        }
+        Hashtable<String, Object> props = new Hashtable<>(spec.configuration(machineName, transport, ring));
         Presence plugged = new Presence(filter(VirtioTransportInfo.class, VirtioProperties.MACHINE, machineName,
                 VirtioProperties.TRANSPORT, transport, VirtioProperties.DEVICE_NAME, spec.name()));
         plugged.open();
@@ -127,21 +116,6 @@ final class OsgiWiring implements MachineWiring {
             throw new WiringException(spec.name() + " (" + spec.factoryPid() + ") was not plugged (" + transport + ") within "
                     + PLUG_TIMEOUT_SECONDS + " s: its bundle or the org.vireo.virtio." + transport + " transport is missing, or the device"
                     + " refused its configuration (see the error above)");
-        }
-        if (spec instanceof DeviceSpec.Console c && c.file() == null) {
-            ServiceTracker<HostConsoleLink, HostConsoleLink> link = new ServiceTracker<>(context,
-                    filter(HostConsoleLink.class, HostConsoleLink.LINK_NAME, linkName), null);
-            link.open();
-            undo.add(link::close);
-            HostConsoleLink host;
-            try {
-                host = link.waitForService(TimeUnit.SECONDS.toMillis(PLUG_TIMEOUT_SECONDS));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new WiringException(spec.name() + ": interrupted while waiting for its console link", e);
-            }
-            if (host == null) throw new WiringException(spec.name() + ": its console link " + linkName + " did not appear");
-            undo.add(ConsolePump.start(host, terminal, spec.name()));
         }
     }
 
@@ -215,49 +189,6 @@ final class OsgiWiring implements MachineWiring {
                 Thread.currentThread().interrupt();
                 throw new WiringException("interrupted while waiting for a device", e);
             }
-        }
-    }
-
-    /** Copies a console link's guest output to the terminal until closed (then drains what is left). */
-    private static final class ConsolePump implements AutoCloseable {
-        private final HostConsoleLink link;
-        private final OutputStream out;
-        private final Thread thread;
-        private volatile boolean stopping;
-
-        private ConsolePump(HostConsoleLink link, OutputStream out, String name) {
-            this.link = link;
-            this.out = out;
-            this.thread = Thread.ofPlatform().daemon().name("vireo-" + name + "-output").unstarted(this::pump);
-        }
-
-        static ConsolePump start(HostConsoleLink link, OutputStream out, String name) {
-            ConsolePump pump = new ConsolePump(link, out, name);
-            pump.thread.start();
-            return pump;
-        }
-
-        private void pump() {
-            byte[] buf = new byte[4096];
-            try {
-                while (true) {
-                    int n = link.receiveFromGuest(buf, 0, buf.length, 100, TimeUnit.MILLISECONDS);
-                    if (n > 0) {
-                        out.write(buf, 0, n);
-                        out.flush();
-                    } else if (stopping) {
-                        return;
-                    }
-                }
-            } catch (InterruptedException | IOException e) {
-                // the run is over, or the terminal is gone
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stopping = true;
-            thread.join(TimeUnit.SECONDS.toMillis(5));
         }
     }
 }

@@ -14,7 +14,8 @@ import org.vireo.machine.Machine;
  * {@value #EXIT_CODE_PROPERTY} and stops the framework. While the VM exists it is registered as a
  * {@link Machine} service named {@value #MACHINE_NAME} (property {@code machine.kind=x86}), and the devices of the
  * command line are ConfigurationAdmin factory configurations for that machine on virtio-pci ({@link OsgiWiring}),
- * all plugged before the kernel starts, so they are there for the guest's bus scan.
+ * all plugged before the kernel starts, so they are there for the guest's bus scan. The device options are those of the
+ * {@link org.vireo.virtio.kind.DeviceKind} services present ({@link FrameworkDeviceKinds}).
  */
 @Component(immediate = true, service = {})
 public final class RunCommandComponent {
@@ -39,6 +40,7 @@ public final class RunCommandComponent {
         if (joined == null || Boolean.getBoolean(CLAIMED_PROPERTY)) return;
         System.setProperty(CLAIMED_PROPERTY, "true");
         runner.setWiring(new OsgiWiring(context));
+        runner.setDeviceKinds(() -> FrameworkDeviceKinds.await(context));
         String[] args = joined.isEmpty() ? new String[0] : joined.split("\0", -1);
         thread = new Thread(() -> {
             int code;

@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.vireo.virtio.kind.DeviceKind;
+import org.vireo.virtio.kind.RunOption;
 import org.vireo.virtio.ring.RingLayout;
 import org.vireo.x86.boot.LinuxLoader;
 
@@ -123,8 +125,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
 
     static final String USAGE = """
             usage: vireo run [--kernel FILE] [--kernel-entry pvh|64bit] [--initrd FILE|none] [--append "ARGS"] [--mem SIZE] [--accel emu|kvm] [--acpi|--no-acpi] [--ring split|packed] [--transport pci|mmio] [--hotplug-slot] [--timeout SECONDS] [--stats]
-                             [--rootfs FILE[,ro]] [--disk FILE[,ro]]... [--net user|tap:IFNAME|none] [--rng] [--console-device virtio[,file=PATH]]
-                             [--share DIR[,tag=TAG][,ro]]...
+                             [--rootfs FILE[,ro]]%s
               --kernel FILE   bzImage or ELF vmlinux with a PVH note
                               (default: bzImage of the guest kit, %s)
               --kernel-entry pvh|64bit
@@ -164,23 +165,11 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                               Debian 12 with scripts/guest-kit --debian, or bring your own): FILE is the first disk
                               (/dev/vda), the initrd defaults to the guest kit's debian/initramfs.cpio.gz (it loads the
                               virtio and ext4 modules and switches to the disk), the command line gets root=/dev/vda rw
-                              (ro with ",ro") unless it names a root=, and --mem defaults to 1G
-            Devices (virtio-pci, INTx; the guest's virtio_pci driver finds them on PCI bus 0 in this order):
-              --disk FILE[,ro]
-                              virtio-blk on a raw image FILE (its size in 512-byte sectors is the disk's); ",ro" makes it
-                              read-only. Repeatable: the first is disk0 (/dev/vda in the guest), the next disk1 (/dev/vdb)...
-              --net MODE      virtio-net (net0): "user" = user-mode networking (libslirp: DHCP gives the guest 10.0.2.15,
-                              the gateway 10.0.2.2 is the host's 127.0.0.1; options as in user,hostfwd=tcp::HOSTPORT-:PORT),
-                              "tap:IFNAME" = a Linux TAP interface (needs CAP_NET_ADMIN), "none" = no NIC (default)
-              --rng           virtio-rng (rng0) fed from the host's /dev/urandom (the guest's /dev/hwrng)
-              --console-device virtio[,file=PATH]
-                              virtio-console (console0, the guest's /dev/hvc0): its output goes to this terminal, or is
-                              appended to PATH with file=PATH; it takes no input (the keyboard goes to ttyS0)
-              --share DIR[,tag=TAG][,ro]
-                              virtio-fs (fs0, fs1...): the host directory DIR, served by Vireo itself (no virtiofsd);
-                              in the guest: mount -t virtiofs TAG /mnt (TAG defaults to the device name). Nothing
-                              outside DIR is reachable, host symlinks are never followed; ",ro" refuses every change.
-                              Repeatable
+                              (ro with ",ro") unless it names a root=, and --mem defaults to 1G (needs the --disk
+                              device kind)
+            Devices (virtio-pci, INTx; the guest's virtio_pci driver finds them on PCI bus 0 in this order; each comes
+            with its device kind's bundle):
+            %s
             Console: COM1 on this terminal; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
             Exit code: 0 when the guest reboots or powers off, 1 on guest or emulator errors, 2 on bad options.""";
 
@@ -190,7 +179,35 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         UsageException(String message) { super(message); }
     }
 
-    static String usage() { return String.format(USAGE, guestKit(), DEFAULT_APPEND); }
+    static String usage() { return usage(DeviceKinds.fromClassPath()); }
+
+    /** The usage text, with the device options of {@code kinds} (each kind's synopsis and help). */
+    static String usage(DeviceKinds kinds) {
+        StringBuilder synopsis = new StringBuilder();
+        int column = 37;
+        for (DeviceKinds.Option o : kinds.options()) {
+            String s = o.option().synopsis();
+            if (column + s.length() > 130) {
+                synopsis.append("\n                ");
+                column = 16;
+            }
+            synopsis.append(' ').append(s);
+            column += s.length() + 1;
+        }
+        StringBuilder help = new StringBuilder();
+        for (DeviceKinds.Option o : kinds.options()) {
+            RunOption r = o.option();
+            String heading = "  " + r.name() + (r.value() == null ? "" : " " + r.value());
+            String indent = " ".repeat(18);
+            List<String> lines = r.help().lines().toList();
+            if (heading.length() < indent.length()) help.append(heading).append(" ".repeat(indent.length() - heading.length())).append(lines.getFirst());
+            else help.append(heading).append('\n').append(indent).append(lines.getFirst());
+            for (String line : lines.subList(1, lines.size())) help.append('\n').append(indent).append(line);
+            help.append('\n');
+        }
+        if (kinds.options().isEmpty()) help.append("  (none: no device kind is installed)\n");
+        return String.format(USAGE, synopsis, guestKit(), DEFAULT_APPEND, help.toString().stripTrailing());
+    }
 
     static Path guestKit() {
         String dir = System.getenv("VIREO_GUEST_KIT");
@@ -201,19 +218,30 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     }
 
     static VmOptions parse(String... args) throws UsageException {
-        return parse(guestKit(), args);
+        return parse(guestKit(), DeviceKinds.fromClassPath(), args);
     }
 
     static VmOptions parse(Path kit, String... args) throws UsageException {
+        return parse(kit, DeviceKinds.fromClassPath(), args);
+    }
+
+    /** Options the machine itself takes with a value; the device options come from the kinds. */
+    private static final java.util.Set<String> MACHINE_VALUE_OPTIONS = java.util.Set.of("--kernel", "--initrd", "--append", "--mem",
+            "--timeout", "--accel", "--rootfs", "--transport", "--ring", "--kernel-entry");
+    private static final java.util.Set<String> MACHINE_FLAGS = java.util.Set.of("--hotplug-slot", "--stats", "--acpi", "--no-acpi");
+    /** The device option whose parsing --rootfs borrows: its device becomes the first of that option's. */
+    static final String ROOTFS_DISK_OPTION = "--disk";
+
+    /** One device option as given, in command-line order. */
+    private record Given(DeviceKinds.Option option, String spelled, String value) {}
+
+    static VmOptions parse(Path kit, DeviceKinds kinds, String... args) throws UsageException {
         Path kernel = null, initrd = null;
         boolean noInitrd = false;
         String append = DEFAULT_APPEND;
         long memory = DEFAULT_MEMORY, timeout = 0;
-        List<DeviceSpec.Disk> disks = new ArrayList<>();
-        DeviceSpec.Disk rootfs = null;
+        String rootfs = null;
         boolean memoryGiven = false, appendGiven = false;
-        String net = null;
-        boolean rng = false;
         Accelerator accel = Accelerator.EMU;
         boolean hotplugSlot = false;
         boolean stats = false;
@@ -221,24 +249,26 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         RingLayout ring = RingLayout.SPLIT;
         Transport transport = Transport.PCI;
         KernelEntry kernelEntry = KernelEntry.PVH;
-        DeviceSpec.Console console = null;
-        List<DeviceSpec.Share> shares = new ArrayList<>();
+        List<Given> given = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String value = null;
             int eq = a.indexOf('=');
             String option = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
-            switch (option) {
-                case "--kernel", "--initrd", "--append", "--mem", "--timeout", "--disk", "--net", "--console-device", "--accel", "--rootfs", "--share", "--transport", "--ring", "--kernel-entry" -> {
-                    if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
-                    else if (i + 1 < args.length) value = args[++i];
-                    else throw new UsageException(option + " needs a value");
-                }
-                case "--rng", "--hotplug-slot", "--stats", "--acpi", "--no-acpi" -> {
-                    if (eq > 0) throw new UsageException(option + " takes no value");
-                }
-                case "-h", "--help" -> throw new UsageException(null);
-                default -> throw new UsageException("unknown option " + a);
+            if (option.equals("-h") || option.equals("--help")) throw new UsageException(null);
+            DeviceKinds.Option device = MACHINE_VALUE_OPTIONS.contains(option) || MACHINE_FLAGS.contains(option) ? null
+                    : kinds.option(option).orElseThrow(() -> new UsageException("unknown option " + a));
+            boolean takesValue = device == null ? MACHINE_VALUE_OPTIONS.contains(option) : device.option().value() != null;
+            if (takesValue) {
+                if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
+                else if (i + 1 < args.length) value = args[++i];
+                else throw new UsageException(option + " needs a value");
+            } else if (eq > 0) {
+                throw new UsageException(option + " takes no value");
+            }
+            if (device != null) {
+                given.add(new Given(device, option, value));
+                continue;
             }
             switch (option) {
                 case "--kernel" -> kernel = path(option, value);
@@ -253,18 +283,9 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                     default -> throw new UsageException("--accel wants emu or kvm, not " + value);
                 };
                 case "--mem" -> { memory = parseSize(value); memoryGiven = true; }
-                case "--disk" -> disks.add(parseDisk("disk" + disks.size(), value));
                 case "--rootfs" -> {
                     if (rootfs != null) throw new UsageException("--rootfs given twice");
-                    rootfs = parseDisk("--rootfs", "disk0", value);
-                }
-                case "--net" -> {
-                    if (net != null) throw new UsageException("--net given twice: this machine has one network card");
-                    net = parseNet(value);
-                }
-                case "--rng" -> {
-                    if (rng) throw new UsageException("--rng given twice");
-                    rng = true;
+                    rootfs = value;
                 }
                 case "--hotplug-slot" -> hotplugSlot = true;
                 case "--ring" -> {
@@ -287,11 +308,6 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                 case "--stats" -> stats = true;
                 case "--acpi" -> acpi = true;
                 case "--no-acpi" -> acpi = false;
-                case "--share" -> shares.add(parseShare("fs" + shares.size(), value, shares));
-                case "--console-device" -> {
-                    if (console != null) throw new UsageException("--console-device given twice");
-                    console = parseConsole("console0", value);
-                }
                 default -> {
                     try {
                         timeout = Long.parseLong(value);
@@ -302,6 +318,13 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                 }
             }
         }
+        if (rootfs != null) {
+            // The root disk is the first disk (disk0, /dev/vda); the --disk ones follow it.
+            DeviceKinds.Option disk = kinds.option(ROOTFS_DISK_OPTION).orElseThrow(() -> new UsageException(
+                    "--rootfs needs the virtio-blk device kind (" + ROOTFS_DISK_OPTION + "), and none is installed"));
+            given.addFirst(new Given(disk, "--rootfs", rootfs));
+        }
+        List<DeviceSpec> devices = devices(kinds, given);
         if (kernel == null) {
             kernel = kit.resolve("bzImage");
             if (!Files.isRegularFile(kernel)) {
@@ -309,10 +332,6 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             }
         }
         if (rootfs != null) {
-            // The root disk is disk0 (/dev/vda); the --disk ones follow it.
-            List<DeviceSpec.Disk> renamed = new ArrayList<>(List.of(rootfs));
-            for (DeviceSpec.Disk d : disks) renamed.add(new DeviceSpec.Disk("disk" + renamed.size(), d.image(), d.readOnly()));
-            disks = renamed;
             if (initrd == null && !noInitrd) {
                 initrd = kit.resolve(DEBIAN_INITRAMFS);
                 if (!Files.isRegularFile(initrd)) {
@@ -320,8 +339,9 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
                             + ": run scripts/guest-kit --debian, or pass --initrd");
                 }
             }
+            boolean rootReadOnly = Boolean.TRUE.equals(devices.getFirst().settings().get("readonly"));
             if (!appendGiven || !hasParameter(append, "root")) {
-                append = append + " root=/dev/vda " + (rootfs.readOnly() ? "ro" : "rw");
+                append = append + " root=/dev/vda " + (rootReadOnly ? "ro" : "rw");
             }
             if (!memoryGiven) memory = DEFAULT_ROOTFS_MEMORY;
         }
@@ -333,11 +353,6 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         if (initrd != null && !Files.isRegularFile(initrd)) throw new UsageException("no initrd at " + initrd);
         if (memory > X86Machine.MAX_MEMORY) throw new UsageException("--mem " + (memory >> 20) + "M is more than the 3G this machine has room for below its PCI hole");
         if (memory < 16L << 20) throw new UsageException("--mem must be at least 16M for Linux");
-        List<DeviceSpec> devices = new ArrayList<>(disks);
-        if (net != null && !net.equals("none")) devices.add(new DeviceSpec.Net("net0", net));
-        if (rng) devices.add(new DeviceSpec.Rng("rng0"));
-        if (console != null) devices.add(console);
-        devices.addAll(shares);
         VmOptions options = new VmOptions(kernel, initrd, append, memory, timeout, List.copyOf(devices), accel, hotplugSlot, stats,
                 acpi, transport, ring, kernelEntry);
         if (transport == Transport.MMIO && !options.guestAcpi()) {
@@ -347,6 +362,35 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             throw new UsageException("--transport mmio and --hotplug-slot do not mix: the slot takes PCI devices");
         }
         return options;
+    }
+
+    /**
+     * The devices of the given options, in bus order: by each option's order, then as given. Each kind parses its own
+     * options; names are the kind's stem and a number counted per kind (disk0, disk1, net0...).
+     */
+    private static List<DeviceSpec> devices(DeviceKinds kinds, List<Given> given) throws UsageException {
+        List<DeviceSpec> devices = new ArrayList<>();
+        java.util.Map<DeviceKind, Integer> counts = new java.util.HashMap<>();
+        for (DeviceKinds.Option option : kinds.options()) {
+            List<java.util.Map<String, Object>> earlier = new ArrayList<>();
+            int occurrence = 0;
+            for (Given g : given) {
+                if (!g.option().equals(option)) continue;
+                DeviceKind kind = option.kind();
+                String name = kind.defaultName() + counts.getOrDefault(kind, 0);
+                java.util.Map<String, Object> settings;
+                try {
+                    settings = kind.parseRunOption(new RunOption.Occurrence(option.option(), g.spelled(), g.value(), name, earlier, occurrence++));
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(e.getMessage());
+                }
+                if (settings == null) continue;
+                earlier.add(settings);
+                counts.merge(kind, 1, Integer::sum);
+                devices.add(new DeviceSpec(kind, name, settings));
+            }
+        }
+        return devices;
     }
 
     private static Path path(String option, String value) throws UsageException {
@@ -362,82 +406,6 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
     static boolean hasParameter(String commandLine, String name) {
         for (String word : commandLine.trim().split("\\s+")) if (word.startsWith(name + "=")) return true;
         return false;
-    }
-
-    static DeviceSpec.Disk parseDisk(String name, String value) throws UsageException {
-        return parseDisk("--disk", name, value);
-    }
-
-    /** FILE or FILE,ro: an existing regular file, writable unless read-only. */
-    static DeviceSpec.Disk parseDisk(String option, String name, String value) throws UsageException {
-        String file = value;
-        boolean readOnly = false;
-        int comma = value.lastIndexOf(',');
-        if (comma >= 0) {
-            String flag = value.substring(comma + 1);
-            if (!flag.equals("ro")) {
-                throw new UsageException(option + " " + value + ": unknown disk option \"" + flag + "\" (the only one is ro, as in " + option + " FILE,ro)");
-            }
-            readOnly = true;
-            file = value.substring(0, comma);
-        }
-        Path image = path(option, file);
-        if (!Files.exists(image)) throw new UsageException(option + ": no disk image at " + image + " (create one, e.g. truncate -s 64M " + image + ")");
-        if (!Files.isRegularFile(image)) throw new UsageException(option + ": " + image + " is not a regular file (a raw image file is needed)");
-        if (!Files.isReadable(image)) throw new UsageException(option + ": cannot read " + image);
-        if (!readOnly && !Files.isWritable(image)) throw new UsageException(option + ": cannot write " + image + " (add ,ro for a read-only disk)");
-        return new DeviceSpec.Disk(name, image.toAbsolutePath(), readOnly);
-    }
-
-    static String parseNet(String value) throws UsageException {
-        if (value.equals("none") || value.equals("user") || value.startsWith("user,")) return value;
-        if (value.startsWith("tap:")) {
-            String ifname = value.substring(4);
-            // IFNAMSIZ is 16 with the NUL; the kernel also refuses '/', ':' and white space in names.
-            if (ifname.isEmpty() || ifname.length() > 15 || !ifname.chars().allMatch(c -> c > ' ' && c < 127 && c != '/' && c != ':')) {
-                throw new UsageException("--net " + value + ": \"" + ifname + "\" is not an interface name (1 to 15 characters, no / or :)");
-            }
-            return value;
-        }
-        throw new UsageException("--net wants user, tap:IFNAME or none, not \"" + value + "\"");
-    }
-
-    /** DIR[,tag=TAG][,ro]: an existing directory; the options are read from the end, so DIR may hold commas. */
-    static DeviceSpec.Share parseShare(String name, String value, List<DeviceSpec.Share> others) throws UsageException {
-        String dir = value;
-        String tag = null;
-        boolean readOnly = false;
-        while (true) {
-            int comma = dir.lastIndexOf(',');
-            if (comma < 0) break;
-            String flag = dir.substring(comma + 1);
-            if (flag.equals("ro") && !readOnly) readOnly = true;
-            else if (flag.startsWith("tag=") && tag == null) tag = flag.substring(4);
-            else break;
-            dir = dir.substring(0, comma);
-        }
-        if (tag == null) tag = name;
-        if (tag.isEmpty() || tag.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 36) {
-            throw new UsageException("--share " + value + ": the tag must be 1 to 36 bytes, not \"" + tag + "\"");
-        }
-        for (DeviceSpec.Share other : others) {
-            if (other.tag().equals(tag)) throw new UsageException("--share " + value + ": tag " + tag + " is already used by " + other.dir());
-        }
-        Path path = path("--share", dir);
-        if (!Files.isDirectory(path)) throw new UsageException("--share: " + path + " is not a directory");
-        return new DeviceSpec.Share(name, path.toAbsolutePath(), tag, readOnly);
-    }
-
-    static DeviceSpec.Console parseConsole(String name, String value) throws UsageException {
-        if (value.equals("virtio")) return new DeviceSpec.Console(name, null);
-        if (value.startsWith("virtio,file=")) {
-            Path file = path("--console-device file=", value.substring("virtio,file=".length())).toAbsolutePath();
-            Path dir = file.getParent();
-            if (Files.isDirectory(file)) throw new UsageException("--console-device: " + file + " is a directory");
-            if (dir != null && !Files.isDirectory(dir)) throw new UsageException("--console-device: no directory " + dir + " for " + file.getFileName());
-            return new DeviceSpec.Console(name, file);
-        }
-        throw new UsageException("--console-device wants virtio or virtio,file=PATH, not \"" + value + "\"");
     }
 
     static long parseSize(String s) throws UsageException {

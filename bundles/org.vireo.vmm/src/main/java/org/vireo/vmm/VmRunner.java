@@ -32,6 +32,7 @@ public final class VmRunner {
     private final Function<X86Machine, Vcpu> cpuFactory;
     private final AtomicReference<Outcome> outcome = new AtomicReference<>();
     private volatile MachineWiring wiring;
+    private volatile java.util.function.Supplier<DeviceKinds> kinds = DeviceKinds::fromClassPath;
     private volatile Vcpu vcpu;
     /** The running machine's ACPI PM registers, while a guest with ACPI runs (for the power button). */
     private volatile org.vireo.x86.platform.AcpiPm powerButton;
@@ -68,15 +69,16 @@ public final class VmRunner {
     /** Parses {@code args}, runs the VM, and returns the process exit code. */
     public int run(String... args) {
         VmOptions options;
+        DeviceKinds known = kinds.get();
         try {
-            options = VmOptions.parse(args);
+            options = VmOptions.parse(VmOptions.guestKit(), known, args);
         } catch (VmOptions.UsageException e) {
             if (e.getMessage() == null) {
-                console.println(VmOptions.usage());
+                console.println(VmOptions.usage(known));
                 return EXIT_OK;
             }
             log.println("vireo: " + e.getMessage());
-            log.println(VmOptions.usage());
+            log.println(VmOptions.usage(known));
             return EXIT_USAGE;
         }
         return run(options);
@@ -136,7 +138,7 @@ public final class VmRunner {
                 return EXIT_ERROR;
             }
             String where = options.transport() == VmOptions.Transport.MMIO ? " (virtio-mmio)" : "";
-            for (DeviceSpec d : options.devices()) log.printf("vireo: %s%s%n", describe(d), where);
+            for (DeviceSpec d : options.devices()) log.printf("vireo: %s%s%n", d.describe(), where);
             if (acpi) {
                 // After the devices: the DSDT routes the INTx pins of the functions plugged now.
                 org.vireo.x86.acpi.AcpiTables.Image tables = machine.writeAcpiTables();
@@ -294,20 +296,11 @@ public final class VmRunner {
     /** Whether the run may put this process's terminal into raw mode (not for a VM whose console is elsewhere). */
     void setHostTerminal(boolean use) { this.hostTerminal = use; }
 
+    /** Where the device kinds come from: the class path unless set (the framework's component sets the services). */
+    void setDeviceKinds(java.util.function.Supplier<DeviceKinds> kinds) { this.kinds = kinds; }
+
     /** Replaces the plain-Java device wiring (the framework's component sets {@link OsgiWiring}). */
     void setWiring(MachineWiring wiring) { this.wiring = wiring; }
-
-    private static String describe(DeviceSpec d) {
-        return switch (d) {
-            case DeviceSpec.Disk disk -> String.format("%s: virtio-blk on %s%s", disk.name(), disk.image(), disk.readOnly() ? " (read-only)" : "");
-            case DeviceSpec.Net net -> String.format("%s: virtio-net, %s", net.name(), net.backend().startsWith("user")
-                    ? "user-mode networking (" + net.backend() + "; DHCP 10.0.2.15, gateway 10.0.2.2 = host 127.0.0.1)" : net.backend());
-            case DeviceSpec.Rng rng -> rng.name() + ": virtio-rng from " + DeviceSpec.Rng.SOURCE;
-            case DeviceSpec.Share f -> String.format("%s: virtio-fs sharing %s as tag %s%s (mount -t virtiofs %s DIR)",
-                    f.name(), f.dir(), f.tag(), f.readOnly() ? " (read-only)" : "", f.tag());
-            case DeviceSpec.Console c -> c.name() + ": virtio-console (hvc0) to " + (c.file() != null ? c.file() : "this terminal");
-        };
-    }
 
     /** Records why the run ends (first caller wins) and stops the vCPU. */
     private void finish(int exitCode, String message) {

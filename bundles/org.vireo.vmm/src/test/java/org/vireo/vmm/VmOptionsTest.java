@@ -133,6 +133,9 @@ public class VmOptionsTest {
         assertNull("--help asks for the usage text", assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--help")).getMessage());
     }
 
+    /** Each device as "NAME KIND {SETTINGS}". */
+    private static java.util.List<String> specs(VmOptions o) { return o.devices().stream().map(DeviceSpec::toString).toList(); }
+
     @Test
     public void devicesInSlotOrder() throws Exception {
         Path kit = kit();
@@ -142,15 +145,15 @@ public class VmOptionsTest {
         VmOptions o = VmOptions.parse(kit, "--console-device", "virtio,file=" + out, "--rng", "--disk", a.toString(),
                 "--net=user", "--disk=" + b + ",ro");
         assertEquals(java.util.List.of(
-                new DeviceSpec.Disk("disk0", a, false),
-                new DeviceSpec.Disk("disk1", b, true),
-                new DeviceSpec.Net("net0", "user"),
-                new DeviceSpec.Rng("rng0"),
-                new DeviceSpec.Console("console0", out)), o.devices());
+                "disk0 blk {path=" + a + ", readonly=false}",
+                "disk1 blk {path=" + b + ", readonly=true}",
+                "net0 net {backend=user}",
+                "rng0 rng {source=/dev/urandom}",
+                "console0 console {backend=file:" + out + "}"), specs(o));
         assertEquals(java.util.List.of(), VmOptions.parse(kit).devices());
         assertEquals("--net none is no NIC", java.util.List.of(), VmOptions.parse(kit, "--net", "none").devices());
-        assertEquals(java.util.List.of(new DeviceSpec.Net("net0", "tap:vireo0")), VmOptions.parse(kit, "--net", "tap:vireo0").devices());
-        assertEquals(java.util.List.of(new DeviceSpec.Console("console0", null)), VmOptions.parse(kit, "--console-device", "virtio").devices());
+        assertEquals(java.util.List.of("net0 net {backend=tap:vireo0}"), specs(VmOptions.parse(kit, "--net", "tap:vireo0")));
+        assertEquals(java.util.List.of("console0 console {backend=terminal}"), specs(VmOptions.parse(kit, "--console-device", "virtio")));
     }
 
     @Test
@@ -185,13 +188,13 @@ public class VmOptionsTest {
         assertEquals(initramfs, o.initrd());
         assertEquals("console=ttyS0 root=/dev/vda rw", o.append());
         assertEquals(1L << 30, o.memory());
-        assertEquals(new DeviceSpec.Disk("disk0", root.toAbsolutePath(), false), o.devices().get(0));
-        assertEquals(new DeviceSpec.Disk("disk1", data.toAbsolutePath(), false), o.devices().get(1));
+        assertEquals(java.util.List.of("disk0 blk {path=" + root.toAbsolutePath() + ", readonly=false}",
+                "disk1 blk {path=" + data.toAbsolutePath() + ", readonly=false}"), specs(o));
 
         o = VmOptions.parse(kit, "--rootfs", root + ",ro", "--mem", "768M", "--append", "console=ttyS0 quiet");
         assertEquals("console=ttyS0 quiet root=/dev/vda ro", o.append());
         assertEquals(768L << 20, o.memory());
-        assertTrue(o.devices().get(0) instanceof DeviceSpec.Disk d && d.readOnly());
+        assertEquals(Boolean.TRUE, o.devices().get(0).settings().get("readonly"));
         o = VmOptions.parse(kit, "--rootfs", root.toString(), "--append", "console=ttyS0 root=/dev/vdb", "--initrd", "none");
         assertEquals("the user's root= wins", "console=ttyS0 root=/dev/vdb", o.append());
         assertNull(o.initrd());

@@ -30,19 +30,19 @@ public class VmShareOptionsTest {
         VmOptions o = VmOptions.parse(kit, "--share", a + ",tag=hostshare", "--rng", "--share=" + b + ",ro");
         List<DeviceSpec> d = o.devices();
         assertEquals(3, d.size());
-        assertTrue(d.get(0) instanceof DeviceSpec.Rng);
-        DeviceSpec.Share s0 = (DeviceSpec.Share) d.get(1);
+        assertEquals("rng", d.get(0).kind().label());
+        DeviceSpec s0 = d.get(1);
         assertEquals("fs0", s0.name());
-        assertEquals("hostshare", s0.tag());
-        assertEquals(a.toAbsolutePath(), s0.dir());
-        assertFalse(s0.readOnly());
+        assertEquals("hostshare", s0.settings().get("tag"));
+        assertEquals(a.toAbsolutePath().toString(), s0.settings().get("path"));
+        assertFalse((Boolean) s0.settings().get("readonly"));
         assertEquals("org.vireo.virtio.fs", s0.factoryPid());
-        DeviceSpec.Share s1 = (DeviceSpec.Share) d.get(2);
+        DeviceSpec s1 = d.get(2);
         assertEquals("fs1", s1.name());
-        assertEquals("the tag defaults to the device name", "fs1", s1.tag());
-        assertEquals(b.toAbsolutePath(), s1.dir());
-        assertTrue(s1.readOnly());
-        assertEquals("options in either order", "t", ((DeviceSpec.Share) VmOptions.parse(kit, "--share", a + ",ro,tag=t").devices().get(0)).tag());
+        assertEquals("the tag defaults to the device name", "fs1", s1.settings().get("tag"));
+        assertEquals(b.toAbsolutePath().toString(), s1.settings().get("path"));
+        assertTrue((Boolean) s1.settings().get("readonly"));
+        assertEquals("options in either order", "t", VmOptions.parse(kit, "--share", a + ",ro,tag=t").devices().get(0).settings().get("tag"));
         assertTrue(VmOptions.usage().contains("--share DIR[,tag=TAG][,ro]"));
     }
 

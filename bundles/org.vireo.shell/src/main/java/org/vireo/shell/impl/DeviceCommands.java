@@ -22,6 +22,7 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.vireo.virtio.VirtioTransportInfo;
+import org.vireo.virtio.kind.DeviceKind;
 
 /** Gogo commands {@code dev:list}, {@code dev:add}, {@code dev:remove} over the device configurations in ConfigurationAdmin. */
 @Component(service = DeviceCommands.class, property = {
@@ -29,17 +30,28 @@ import org.vireo.virtio.VirtioTransportInfo;
         "osgi.command.function=list",
         "osgi.command.function=add",
         "osgi.command.function=remove",
+        "osgi.command.function=kinds",
         "osgi.command.function=dev"})
 public final class DeviceCommands {
     private final List<VirtioTransportInfo> plugged = new CopyOnWriteArrayList<>();
+    private final DeviceTypes types;
     private final DeviceManager manager;
 
     @Activate
     public DeviceCommands(@Reference ConfigurationAdmin configAdmin) {
-        this(new ConfigAdminStore(configAdmin));
+        this(new DeviceTypes(), configAdmin);
     }
 
-    DeviceCommands(DeviceStore store) { this.manager = new DeviceManager(store); }
+    private DeviceCommands(DeviceTypes types, ConfigurationAdmin configAdmin) {
+        this.types = types;
+        this.manager = new DeviceManager(new ConfigAdminStore(configAdmin, types));
+    }
+
+    @Reference(service = DeviceKind.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "removeKind")
+    void addKind(DeviceKind kind) { types.add(kind); }
+
+    void removeKind(DeviceKind kind) { types.remove(kind); }
 
     @Reference(service = VirtioTransportInfo.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "removeDevice")
@@ -47,7 +59,7 @@ public final class DeviceCommands {
 
     void removeDevice(VirtioTransportInfo info) { plugged.remove(info); }
 
-    @Descriptor("Virtio devices: lists the dev: commands (dev:list, dev:add, dev:remove)")
+    @Descriptor("Virtio devices: lists the dev: commands (dev:list, dev:add, dev:remove, dev:kinds)")
     public String dev() { return CommandOverview.of("dev", DeviceCommands.class); }
 
     @Descriptor("List every virtio device configuration: name, type, machine, transport, whether it is plugged, settings")
@@ -60,12 +72,18 @@ public final class DeviceCommands {
 
     @Descriptor("Configure a new virtio device (machine.name defaults to java, virtio.transport to mmio)")
     public String add(
-            @Descriptor("the device type: blk, net, console or rng") String type,
+            @Descriptor("the device type: blk, net, console or rng, or any other kind dev:kinds lists") String type,
             @Descriptor("the device's name, unique on its machine, e.g. rng1") String name,
-            @Descriptor("settings as key=value: machine.name, virtio.transport (mmio|pci), virtio.ring (split|packed), blk: path, readonly, serial; "
-                    + "net: backend, mac; console: backend; rng: source") String... settings) throws IOException {
-        return manager.add(DeviceRequest.parse(type, name, Arrays.asList(settings)));
+            @Descriptor("settings as key=value: machine.name, virtio.transport (mmio|pci), virtio.ring (split|packed), and the "
+                    + "type's own (dev:kinds TYPE lists them)") String... settings) throws IOException {
+        return manager.add(DeviceRequest.parse(types, type, name, Arrays.asList(settings)));
     }
+
+    @Descriptor("List the device types present (each comes with its bundle): type, factory PID, what it is, its settings")
+    public String kinds() { return ShellFormatter.kinds(types.all()); }
+
+    @Descriptor("Describe one device type: its settings (type, default, what each does) and its vireo run options")
+    public String kinds(@Descriptor("the device type, e.g. blk") String type) { return ShellFormatter.kind(types.of(type)); }
 
     @Descriptor("Delete a virtio device configuration (the device is unplugged)")
     public String remove(@Descriptor("the device's name") String name) throws IOException {
@@ -81,11 +99,13 @@ public final class DeviceCommands {
         return plugged.stream().map(i -> new DeviceManager.Plugged(i.machine(), i.deviceName(), i.transport() + " " + i.address())).toList();
     }
 
-    /** Device configurations in ConfigurationAdmin: every factory configuration of the four device PIDs. */
-    record ConfigAdminStore(ConfigurationAdmin configAdmin) implements DeviceStore {
+    /** Device configurations in ConfigurationAdmin: every factory configuration of the device kinds present. */
+    record ConfigAdminStore(ConfigurationAdmin configAdmin, DeviceTypes types) implements DeviceStore {
         @Override
         public List<DeviceConfig> devices() throws IOException {
-            String filter = Arrays.stream(DeviceType.values()).map(t -> "(service.factoryPid=" + t.factoryPid + ")")
+            List<DeviceType> known = types.all();
+            if (known.isEmpty()) return new ArrayList<>();
+            String filter = known.stream().map(t -> "(service.factoryPid=" + t.factoryPid() + ")")
                     .collect(Collectors.joining("", "(|", ")"));
             Configuration[] configurations;
             try {
@@ -98,7 +118,7 @@ public final class DeviceCommands {
             for (Configuration c : configurations) {
                 Dictionary<String, Object> props = c.getProperties();
                 if (props == null || c.getFactoryPid() == null) continue;
-                DeviceType.byFactoryPid(c.getFactoryPid()).ifPresent(type -> out.add(new DeviceConfig(c.getPid(), type, toMap(props))));
+                types.byFactoryPid(c.getFactoryPid()).ifPresent(type -> out.add(new DeviceConfig(c.getPid(), type, toMap(props))));
             }
             return out;
         }

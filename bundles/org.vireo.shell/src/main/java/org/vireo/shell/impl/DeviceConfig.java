@@ -17,7 +17,7 @@ record DeviceConfig(String pid, DeviceType type, Map<String, Object> properties)
         properties = Map.copyOf(properties);
     }
 
-    String name() { return string(DEVICE_NAME, type.defaultName); }
+    String name() { return string(DEVICE_NAME, type.defaultName()); }
 
     String machine() { return string(MACHINE, DEFAULT_MACHINE); }
 

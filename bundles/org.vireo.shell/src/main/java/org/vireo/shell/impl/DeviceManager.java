@@ -32,11 +32,11 @@ final class DeviceManager {
         for (DeviceConfig existing : store.devices()) {
             if (existing.name().equals(request.name()) && existing.machine().equals(request.machine())) {
                 throw new ConflictException("Machine " + request.machine() + " already has a device named " + request.name()
-                        + " (" + existing.type().label + ").");
+                        + " (" + existing.type().label() + ").");
             }
         }
-        store.create(request.type().factoryPid, request.machine() + "-" + request.name(), request.properties());
-        return "Added " + request.type().label + " device " + request.name() + " on machine " + request.machine() + ".";
+        store.create(request.type().factoryPid(), request.machine() + "-" + request.name(), request.properties());
+        return "Added " + request.type().label() + " device " + request.name() + " on machine " + request.machine() + ".";
     }
 
     /** Removes the device {@code name}; without {@code machine}, the name must be unambiguous. */
@@ -54,6 +54,6 @@ final class DeviceManager {
         }
         DeviceConfig device = matches.getFirst();
         store.delete(device.pid());
-        return "Removed " + device.type().label + " device " + name + " from machine " + device.machine() + ".";
+        return "Removed " + device.type().label() + " device " + name + " from machine " + device.machine() + ".";
     }
 }

@@ -17,8 +17,8 @@ record DeviceRequest(DeviceType type, String name, Map<String, Object> propertie
     String machine() { return (String) properties.get(DeviceConfig.MACHINE); }
 
     /** Parses {@code dev:add TYPE NAME key=value...}; throws IllegalArgumentException with a message for the user. */
-    static DeviceRequest parse(String typeLabel, String name, List<String> settings) {
-        DeviceType type = DeviceType.of(typeLabel);
+    static DeviceRequest parse(DeviceTypes types, String typeLabel, String name, List<String> settings) {
+        DeviceType type = types.of(typeLabel);
         if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
             throw new IllegalArgumentException("Invalid device name '" + name + "': use letters, digits, '.', '_' or '-'.");
         }
@@ -36,13 +36,13 @@ record DeviceRequest(DeviceType type, String name, Map<String, Object> propertie
             if (key.equals(DeviceConfig.DEVICE_NAME)) {
                 throw new IllegalArgumentException("The device name is the second argument; do not set " + key + ".");
             }
-            if (!COMMON.contains(key) && !type.settings.contains(key)) {
+            if (!COMMON.contains(key) && !type.settings().contains(key)) {
                 Set<String> known = new TreeSet<>(COMMON);
-                known.addAll(type.settings);
-                throw new IllegalArgumentException("Unknown setting '" + key + "' for a " + type.label + " device: use " + String.join(", ", known) + ".");
+                known.addAll(type.settings());
+                throw new IllegalArgumentException("Unknown setting '" + key + "' for a " + type.label() + " device: use " + String.join(", ", known) + ".");
             }
             if (value.isEmpty()) throw new IllegalArgumentException("Setting '" + key + "' has no value.");
-            props.put(key, typed(key, value));
+            props.put(key, typed(type, key, value));
         }
         String transport = (String) props.get(DeviceConfig.TRANSPORT);
         if (!transport.equals("mmio") && !transport.equals("pci")) {
@@ -52,18 +52,31 @@ record DeviceRequest(DeviceType type, String name, Map<String, Object> propertie
         if (ring != null && !ring.equals("split") && !ring.equals("packed")) {
             throw new IllegalArgumentException("Invalid virtio.ring '" + ring + "': use split or packed.");
         }
-        for (String key : type.required) {
-            if (!props.containsKey(key)) throw new IllegalArgumentException("A " + type.label + " device needs " + key + "=...");
+        for (String key : type.required()) {
+            if (!props.containsKey(key)) throw new IllegalArgumentException("A " + type.label() + " device needs " + key + "=...");
         }
         return new DeviceRequest(type, name, props);
     }
 
-    private static Object typed(String key, String value) {
-        if (key.equals("readonly")) {
-            if (value.equalsIgnoreCase("true")) return Boolean.TRUE;
-            if (value.equalsIgnoreCase("false")) return Boolean.FALSE;
-            throw new IllegalArgumentException("readonly must be true or false, not '" + value + "'.");
+    /** The value as its MetaType type says (Boolean, Integer, Long; text otherwise), or a message. */
+    private static Object typed(DeviceType type, String key, String value) {
+        String metaType = type.setting(key).map(org.vireo.virtio.kind.Setting::type).orElse("String");
+        switch (metaType) {
+            case "Boolean" -> {
+                if (value.equalsIgnoreCase("true")) return Boolean.TRUE;
+                if (value.equalsIgnoreCase("false")) return Boolean.FALSE;
+                throw new IllegalArgumentException(key + " must be true or false, not '" + value + "'.");
+            }
+            case "Integer", "Long" -> {
+                try {
+                    return metaType.equals("Integer") ? (Object) Integer.valueOf(value) : (Object) Long.valueOf(value);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException(key + " must be a whole number, not '" + value + "'.");
+                }
+            }
+            default -> {
+                return value;
+            }
         }
-        return value;
     }
 }

@@ -28,6 +28,7 @@ import org.vireo.shell.api.ConflictException;
 import org.vireo.shell.api.Management;
 import org.vireo.shell.api.NotFoundException;
 import org.vireo.virtio.VirtioTransportInfo;
+import org.vireo.virtio.kind.DeviceKind;
 
 /**
  * The {@link Management} service: the logic behind vm:create/start/stop/delete/console and dev:list/add/remove, shared
@@ -43,23 +44,30 @@ public final class ManagementComponent implements Management {
     private final BundleContext context;
     private final DeviceManager devices;
     private final List<VirtioTransportInfo> plugged = new CopyOnWriteArrayList<>();
+    private final DeviceTypes types = new DeviceTypes();
 
     @Activate
     public ManagementComponent(@Reference ConfigurationAdmin configAdmin, BundleContext context) {
         this.configAdmin = configAdmin;
         this.context = context;
-        this.devices = new DeviceManager(new DeviceCommands.ConfigAdminStore(configAdmin));
+        this.devices = new DeviceManager(new DeviceCommands.ConfigAdminStore(configAdmin, types));
     }
 
     @Reference(service = VirtioTransportInfo.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "removeDevice")
     void addDevice(VirtioTransportInfo info) { plugged.add(info); }
 
+    @Reference(service = DeviceKind.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "removeKind")
+    void addKind(DeviceKind kind) { types.add(kind); }
+
+    void removeKind(DeviceKind kind) { types.remove(kind); }
+
     void removeDevice(VirtioTransportInfo info) { plugged.remove(info); }
 
     @Override
     public List<String> deviceTypes() {
-        return Arrays.stream(DeviceType.values()).map(t -> t.label).toList();
+        return types.all().stream().map(DeviceType::label).toList();
     }
 
     @Override
@@ -172,7 +180,7 @@ public final class ManagementComponent implements Management {
             for (DeviceConfig d : devices.configs(machine)) {
                 String at = plugged.stream().filter(p -> d.machine().equals(p.machine()) && d.name().equals(p.deviceName()))
                         .map(p -> p.transport() + " " + p.address()).findFirst().orElse(null);
-                out.add(new DeviceView(d.name(), d.type().label, d.machine(), d.transport(), at, d.settings()));
+                out.add(new DeviceView(d.name(), d.type().label(), d.machine(), d.transport(), at, d.settings()));
             }
             return out;
         } catch (IOException e) {
@@ -183,7 +191,7 @@ public final class ManagementComponent implements Management {
     @Override
     public String addDevice(String type, String name, List<String> settings) {
         try {
-            return devices.add(DeviceRequest.parse(type, name, settings));
+            return devices.add(DeviceRequest.parse(types, type, name, settings));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -12,13 +12,43 @@ final class ShellFormatter {
         if (devices.isEmpty()) return "No virtio device configurations.";
         String[] header = {"NAME", "TYPE", "MACHINE", "TRANSPORT", "PLUGGED", "SETTINGS"};
         List<String[]> rows = devices.stream().map(d -> new String[] {
-                d.name(), d.type().label, d.machine(), d.transport(), pluggedAt(d, plugged), settings(d.settings())}).toList();
+                d.name(), d.type().label(), d.machine(), d.transport(), pluggedAt(d, plugged), settings(d.settings())}).toList();
         return table(header, rows);
     }
 
     private static String pluggedAt(DeviceConfig d, List<DeviceManager.Plugged> plugged) {
         return plugged.stream().filter(p -> p.machine().equals(d.machine()) && p.deviceName().equals(d.name()))
                 .map(p -> "yes " + p.address()).findFirst().orElse("no");
+    }
+
+    /** dev:kinds: one row per device type. */
+    static String kinds(List<DeviceType> types) {
+        if (types.isEmpty()) return "No device kinds are installed.";
+        String[] header = {"TYPE", "FACTORY PID", "SETTINGS", "WHAT"};
+        List<String[]> rows = types.stream().map(t -> new String[] {
+                t.label(), t.factoryPid(), t.settings().isEmpty() ? "-" : String.join(",", t.settings()), t.kind().description()}).toList();
+        return table(header, rows);
+    }
+
+    /** dev:kinds TYPE: the type's settings from its MetaType, and its vireo run options. */
+    static String kind(DeviceType type) {
+        StringBuilder out = new StringBuilder();
+        out.append(type.label()).append(": ").append(type.kind().description()).append('\n');
+        out.append("factory PID: ").append(type.factoryPid()).append(" (dev:add ").append(type.label()).append(" NAME key=value...)\n");
+        out.append("settings (besides machine.name, virtio.transport, virtio.ring):\n");
+        for (org.vireo.virtio.kind.Setting s : type.kind().settings()) {
+            if (!s.kindSpecific()) continue;
+            out.append("  ").append(s.key()).append(" (").append(s.type())
+                    .append(s.needed() ? ", required" : s.defaultValue().isEmpty() ? "" : ", default " + s.defaultValue())
+                    .append(s.options().isEmpty() ? "" : ", one of " + String.join("|", s.options()))
+                    .append("): ").append(s.description().isEmpty() ? s.name() : s.description()).append('\n');
+        }
+        var options = type.kind().runOptions();
+        if (!options.isEmpty()) {
+            out.append("vireo run:\n");
+            for (var o : options) out.append("  ").append(o.synopsis()).append('\n');
+        }
+        return out.toString().stripTrailing();
     }
 
     static String settings(Map<String, Object> settings) {

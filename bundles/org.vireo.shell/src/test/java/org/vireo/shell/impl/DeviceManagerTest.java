@@ -20,7 +20,7 @@ public class DeviceManagerTest {
 
         @Override public void create(String factoryPid, String alias, Map<String, Object> properties) {
             String pid = factoryPid + "~" + alias;
-            configs.put(pid, new DeviceConfig(pid, DeviceType.byFactoryPid(factoryPid).orElseThrow(), properties));
+            configs.put(pid, new DeviceConfig(pid, DeviceRequestTest.TYPES.byFactoryPid(factoryPid).orElseThrow(), properties));
         }
 
         @Override public void delete(String pid) {
@@ -32,7 +32,7 @@ public class DeviceManagerTest {
     private final DeviceManager manager = new DeviceManager(store);
 
     private String add(String type, String name, String... settings) throws Exception {
-        return manager.add(DeviceRequest.parse(type, name, List.of(settings)));
+        return manager.add(DeviceRequest.parse(DeviceRequestTest.TYPES, type, name, List.of(settings)));
     }
 
     @Test
@@ -93,7 +93,7 @@ public class DeviceManagerTest {
 
     @Test
     public void configWithoutCommonPropertiesUsesTheDefaults() {
-        DeviceConfig bare = new DeviceConfig("p", DeviceType.BLK, Map.of("path", "/x", "service.pid", "p"));
+        DeviceConfig bare = new DeviceConfig("p", DeviceRequestTest.TYPES.of("blk"), Map.of("path", "/x", "service.pid", "p"));
         assertEquals("disk", bare.name());
         assertEquals("java", bare.machine());
         assertEquals("mmio", bare.transport());

@@ -7,8 +7,11 @@ import java.util.List;
 import org.junit.Test;
 
 public class DeviceRequestTest {
+    /** The device kinds on the test class path (the five device bundles, test dependencies). */
+    static final DeviceTypes TYPES = DeviceTypes.fromClassPath();
+
     private static String error(String type, String name, String... settings) {
-        return assertThrows(IllegalArgumentException.class, () -> DeviceRequest.parse(type, name, List.of(settings))).getMessage();
+        return assertThrows(IllegalArgumentException.class, () -> DeviceRequest.parse(TYPES, type, name, List.of(settings))).getMessage();
     }
 
     @Test
@@ -30,13 +33,13 @@ public class DeviceRequestTest {
     public void takesTheRingLayout() {
         assertEquals("Invalid virtio.ring 'twisted': use split or packed.", error("rng", "r", "virtio.ring=twisted"));
         assertEquals("Unknown setting 'path' for a rng device: use machine.name, source, virtio.ring, virtio.transport.", error("rng", "r", "path=/x"));
-        assertEquals("packed", DeviceRequest.parse("blk", "d", List.of("path=/x", "virtio.ring=packed")).properties().get("virtio.ring"));
-        assertEquals(null, DeviceRequest.parse("blk", "d", List.of("path=/x")).properties().get("virtio.ring"));
+        assertEquals("packed", DeviceRequest.parse(TYPES, "blk", "d", List.of("path=/x", "virtio.ring=packed")).properties().get("virtio.ring"));
+        assertEquals(null, DeviceRequest.parse(TYPES, "blk", "d", List.of("path=/x")).properties().get("virtio.ring"));
     }
 
     @Test
     public void keepsEqualsSignsInValues() {
-        DeviceRequest r = DeviceRequest.parse("console", "c", List.of("backend=file:/tmp/a=b"));
+        DeviceRequest r = DeviceRequest.parse(TYPES, "console", "c", List.of("backend=file:/tmp/a=b"));
         assertEquals("file:/tmp/a=b", r.properties().get("backend"));
     }
 }

@@ -1,12 +1,8 @@
 package org.vireo.virtio.blk;
 
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.util.Hashtable;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -15,13 +11,14 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
-import org.vireo.virtio.VirtioIds;
-import org.vireo.virtio.device.DeviceServiceProperties;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.kind.DeviceRegistration;
+import org.vireo.virtio.kind.Setting;
+import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-blk device per factory configuration {@code org.vireo.virtio.blk}, registered as a {@link VirtioDevice}
- * service for the transports to plug. A bad configuration (missing image, bad transport) is logged and registers
+ * service for the transports to plug, made by {@link BlockKind} (the kind a run without a framework uses too). A bad configuration (missing image, bad transport) is logged and registers
  * nothing.
  */
 @Component(configurationPid = BlockDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
@@ -54,53 +51,25 @@ public final class BlockDeviceComponent {
         String serial() default "";
     }
 
-    private BlockDevice device;
-    private ServiceRegistration<VirtioDevice> registration;
+    private final BlockKind kind = new BlockKind();
+    private DeviceRegistration registration;
 
     @Activate
-    void activate(BundleContext context, Config config, Map<String, Object> properties) {
-        String name = config.virtio_device_name();
+    void activate(BundleContext context, Map<String, Object> properties) {
+        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
         try {
-            String transport = DeviceServiceProperties.requireTransport(config.virtio_transport());
-            if (config.path() == null || config.path().isBlank()) throw new IllegalArgumentException("no image path configured (property 'path')");
-            Path path = Path.of(config.path());
-            String serial = config.serial() == null || config.serial().isEmpty() ? name : config.serial();
-            RawImage image = RawImage.open(path, config.readonly());
-            device = new BlockDevice(image, serial, name);
-            Hashtable<String, Object> props = DeviceServiceProperties.of(properties, VirtioIds.BLOCK, name, config.machine_name(), transport);
-            props.put("path", path.toString());
-            props.put("readonly", config.readonly());
-            props.put("serial", serial);
-            registration = context.registerService(VirtioDevice.class, device, props);
-        } catch (NoSuchFileException e) {
-            fail(name, "disk image " + e.getFile() + " does not exist");
+            registration = DeviceRegistration.register(context, kind, properties);
         } catch (IOException | IllegalArgumentException e) {
-            fail(name, e.getMessage());
+            LOG.log(System.Logger.Level.ERROR, "virtio-blk '" + name + "' not created: " + e.getMessage());
         }
-    }
-
-    private void fail(String name, String message) {
-        LOG.log(System.Logger.Level.ERROR, "virtio-blk '" + name + "' not created: " + message);
-        closeDevice();
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
             // Unregistering makes the transports unplug (and reset) the device before its image closes.
-            registration.unregister();
+            registration.close();
             registration = null;
         }
-        closeDevice();
-    }
-
-    private void closeDevice() {
-        if (device == null) return;
-        try {
-            device.backend().close();
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "virtio-blk: closing " + device.backend().location() + " failed: " + e.getMessage());
-        }
-        device = null;
     }
 }

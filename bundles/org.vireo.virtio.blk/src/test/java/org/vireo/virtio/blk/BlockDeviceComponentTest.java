@@ -24,7 +24,7 @@ public class BlockDeviceComponentTest {
         Map<String, Object> props = new HashMap<>();
         BlockDeviceComponent.Config config = FakeBundleContext.config(BlockDeviceComponent.Config.class, values, props);
         BlockDeviceComponent c = new BlockDeviceComponent();
-        c.activate(fw.context, config, props);
+        c.activate(fw.context, props);
         return c;
     }
 

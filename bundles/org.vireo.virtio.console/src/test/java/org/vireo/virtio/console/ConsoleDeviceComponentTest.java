@@ -23,7 +23,7 @@ public class ConsoleDeviceComponentTest {
         Map<String, Object> props = new HashMap<>();
         ConsoleDeviceComponent.Config config = FakeBundleContext.config(ConsoleDeviceComponent.Config.class, values, props);
         ConsoleDeviceComponent c = new ConsoleDeviceComponent();
-        c.activate(fw.context, config, props);
+        c.activate(fw.context, props);
         return c;
     }
 

@@ -1,12 +1,8 @@
 package org.vireo.virtio.fs;
 
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.util.Hashtable;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -15,12 +11,14 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
-import org.vireo.virtio.device.DeviceServiceProperties;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.kind.DeviceRegistration;
+import org.vireo.virtio.kind.Setting;
+import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-fs device per factory configuration {@code org.vireo.virtio.fs}, registered as a {@link VirtioDevice}
- * service for the transports to plug. A bad configuration (missing directory, bad tag or transport) is logged and
+ * service for the transports to plug, made by {@link FsKind} (the kind a run without a framework uses too). A bad configuration (missing directory, bad tag or transport) is logged and
  * registers nothing.
  */
 @Component(configurationPid = FsDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
@@ -59,48 +57,25 @@ public final class FsDeviceComponent {
         int max_handles() default FsServer.DEFAULT_MAX_HANDLES;
     }
 
-    private FsDevice device;
-    private ServiceRegistration<VirtioDevice> registration;
+    private final FsKind kind = new FsKind();
+    private DeviceRegistration registration;
 
     @Activate
-    void activate(BundleContext context, Config config, Map<String, Object> properties) {
-        String name = config.virtio_device_name();
+    void activate(BundleContext context, Map<String, Object> properties) {
+        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
         try {
-            String transport = DeviceServiceProperties.requireTransport(config.virtio_transport());
-            if (config.path() == null || config.path().isBlank()) throw new IllegalArgumentException("no directory configured (property 'path')");
-            if (config.max_nodes() < 2 || config.max_handles() < 1) throw new IllegalArgumentException("max.nodes must be at least 2 and max.handles at least 1");
-            String tag = config.tag() == null || config.tag().isEmpty() ? name : config.tag();
-            Path path = Path.of(config.path());
-            device = new FsDevice(path, tag, config.readonly(), name, config.max_nodes(), config.max_handles());
-            Hashtable<String, Object> props = DeviceServiceProperties.of(properties, FsDevice.DEVICE_ID, name, config.machine_name(), transport);
-            props.put("path", device.directory().toString());
-            props.put("tag", tag);
-            props.put("readonly", config.readonly());
-            registration = context.registerService(VirtioDevice.class, device, props);
-        } catch (NoSuchFileException e) {
-            fail(name, "directory " + e.getFile() + " does not exist");
+            registration = DeviceRegistration.register(context, kind, properties);
         } catch (IOException | IllegalArgumentException e) {
-            fail(name, e.getMessage());
+            LOG.log(System.Logger.Level.ERROR, "virtio-fs '" + name + "' not created: " + e.getMessage());
         }
-    }
-
-    private void fail(String name, String message) {
-        LOG.log(System.Logger.Level.ERROR, "virtio-fs '" + name + "' not created: " + message);
-        closeDevice();
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
             // Unregistering makes the transports unplug (and reset) the device before its files close.
-            registration.unregister();
+            registration.close();
             registration = null;
         }
-        closeDevice();
-    }
-
-    private void closeDevice() {
-        if (device != null) device.close();
-        device = null;
     }
 }

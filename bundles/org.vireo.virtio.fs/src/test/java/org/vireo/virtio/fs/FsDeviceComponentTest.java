@@ -21,7 +21,7 @@ public class FsDeviceComponentTest {
         Map<String, Object> props = new HashMap<>();
         FsDeviceComponent.Config config = FakeBundleContext.config(FsDeviceComponent.Config.class, values, props);
         FsDeviceComponent c = new FsDeviceComponent();
-        c.activate(fw.context, config, props);
+        c.activate(fw.context, props);
         return c;
     }
 

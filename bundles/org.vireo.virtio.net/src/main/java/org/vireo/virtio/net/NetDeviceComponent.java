@@ -13,17 +13,17 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
-import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.kind.DeviceRegistration;
+import org.vireo.virtio.kind.Setting;
+import org.vireo.virtio.kind.Settings;
 import org.vireo.virtio.net.link.HostFrameLink;
-import org.vireo.virtio.net.slirp.SlirpBackend;
-import org.vireo.virtio.net.slirp.UserNetConfig;
 
 /**
  * One virtio-net device per factory configuration {@code org.vireo.virtio.net}, registered as a {@link VirtioDevice}
  * service; with a {@code link:NAME} backend the host end is registered too, as a {@link HostFrameLink} service with
- * {@code link.name=NAME}. A bad configuration (bad MAC, unknown backend, TAP not permitted) is logged and registers
+ * {@code link.name=NAME}. The device is made by {@link NetKind} (the kind a run without a framework uses too). A bad configuration (bad MAC, unknown backend, TAP not permitted) is logged and registers
  * nothing.
  */
 @Component(configurationPid = NetDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
@@ -59,81 +59,40 @@ public final class NetDeviceComponent {
         String mac() default "";
     }
 
-    private NetDevice device;
+    private final NetKind kind = new NetKind();
+    private DeviceRegistration registration;
     private ServiceRegistration<HostFrameLink> linkRegistration;
-    private ServiceRegistration<VirtioDevice> registration;
 
     @Activate
-    void activate(BundleContext context, Config config, Map<String, Object> properties) {
-        String name = config.virtio_device_name();
+    void activate(BundleContext context, Map<String, Object> properties) {
+        Settings settings = Settings.of(kind.settings(), properties);
+        String name = settings.string(Setting.DEVICE_NAME);
         try {
-            String transport = requireTransport(config.virtio_transport());
-            byte[] mac = config.mac() == null || config.mac().isBlank()
-                    ? MacAddress.derive(config.machine_name() + "/" + name)
-                    : MacAddress.parse(config.mac());
-            String backendSpec = config.backend() == null || config.backend().isBlank() ? "link:" + name : config.backend().trim();
-            FrameBackend backend = createBackend(backendSpec);
-            device = new NetDevice(mac, backend, name);
-
-            Hashtable<String, Object> props = serviceProperties(properties);
-            props.put(VirtioProperties.DEVICE_ID, VirtioIds.NET);
-            props.put(VirtioProperties.DEVICE_NAME, name);
-            props.put(VirtioProperties.MACHINE, config.machine_name());
-            props.put(VirtioProperties.TRANSPORT, transport);
-            props.put("backend", backendSpec);
-            props.put("mac", MacAddress.format(mac));
-            if (backend instanceof LinkBackend link) {
+            registration = DeviceRegistration.create(context, kind, properties);
+            if (((NetDevice) registration.instance().device()).backend() instanceof LinkBackend link) {
                 Hashtable<String, Object> linkProps = new Hashtable<>();
                 linkProps.put(HostFrameLink.LINK_NAME, link.linkName());
                 linkProps.put(VirtioProperties.DEVICE_NAME, name);
-                linkProps.put(VirtioProperties.MACHINE, config.machine_name());
+                linkProps.put(VirtioProperties.MACHINE, settings.string(Setting.MACHINE));
                 linkRegistration = context.registerService(HostFrameLink.class, link, linkProps);
             }
-            registration = context.registerService(VirtioDevice.class, device, props);
+            registration.publish();
         } catch (IOException | IllegalArgumentException e) {
             LOG.log(System.Logger.Level.ERROR, "virtio-net '" + name + "' not created: " + e.getMessage());
             deactivate();
         }
     }
 
-    static FrameBackend createBackend(String spec) throws IOException {
-        if (spec.equals("none")) return new NoneBackend();
-        if (spec.startsWith("link:") && spec.length() > "link:".length()) return new LinkBackend(spec.substring(5));
-        if (spec.startsWith("tap:") && spec.length() > "tap:".length()) return TapBackend.open(spec.substring(4));
-        if (spec.equals("user") || spec.startsWith("user,")) return SlirpBackend.open(UserNetConfig.parse(spec));
-        throw new IllegalArgumentException("unknown backend \"" + spec + "\": use link:NAME, tap:IFNAME, user[,hostfwd=...] or none");
-    }
-
     @Deactivate
     void deactivate() {
-        // The device service goes first so the transports unplug (reset) the device before its backend closes.
-        if (registration != null) {
-            registration.unregister();
-            registration = null;
-        }
         if (linkRegistration != null) {
             linkRegistration.unregister();
             linkRegistration = null;
         }
-        if (device != null) {
-            device.close();
-            device = null;
+        if (registration != null) {
+            // The device service goes before its backend closes, so the transports unplug (reset) the device first.
+            registration.close();
+            registration = null;
         }
-    }
-
-    static String requireTransport(String transport) {
-        if (!"mmio".equals(transport) && !"pci".equals(transport)) {
-            throw new IllegalArgumentException("virtio.transport must be \"mmio\" or \"pci\", not \"" + transport + "\"");
-        }
-        return transport;
-    }
-
-    /** The configuration's public properties, as DS would copy them to a service it registered itself. */
-    static Hashtable<String, Object> serviceProperties(Map<String, Object> properties) {
-        Hashtable<String, Object> props = new Hashtable<>();
-        properties.forEach((k, v) -> {
-            if (v != null && !k.startsWith(".") && !k.startsWith("component.") && !k.startsWith("service.")) props.put(k, v);
-        });
-        return props;
     }
 }

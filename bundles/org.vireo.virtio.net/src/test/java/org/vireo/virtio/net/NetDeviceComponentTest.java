@@ -21,7 +21,7 @@ public class NetDeviceComponentTest {
         Map<String, Object> props = new HashMap<>();
         NetDeviceComponent.Config config = FakeBundleContext.config(NetDeviceComponent.Config.class, values, props);
         NetDeviceComponent c = new NetDeviceComponent();
-        c.activate(fw.context, config, props);
+        c.activate(fw.context, props);
         return c;
     }
 

@@ -1,11 +1,8 @@
 package org.vireo.virtio.rng;
 
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Hashtable;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -14,13 +11,15 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
-import org.vireo.virtio.VirtioIds;
-import org.vireo.virtio.device.DeviceServiceProperties;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.kind.DeviceRegistration;
+import org.vireo.virtio.kind.Setting;
+import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-rng device per factory configuration {@code org.vireo.virtio.rng}, registered as a {@link VirtioDevice}
- * service. A bad configuration (missing source file) is logged and registers nothing.
+ * service, made by {@link RngKind} (the kind a run without a framework uses too). A bad configuration (missing source
+ * file) is logged and registers nothing.
  */
 @Component(configurationPid = RngDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
 @Designate(ocd = RngDeviceComponent.Config.class, factory = true)
@@ -48,35 +47,24 @@ public final class RngDeviceComponent {
         String source() default "/dev/urandom";
     }
 
-    private RngDevice device;
-    private ServiceRegistration<VirtioDevice> registration;
+    private final RngKind kind = new RngKind();
+    private DeviceRegistration registration;
 
     @Activate
-    void activate(BundleContext context, Config config, Map<String, Object> properties) {
-        String name = config.virtio_device_name();
+    void activate(BundleContext context, Map<String, Object> properties) {
+        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
         try {
-            String transport = DeviceServiceProperties.requireTransport(config.virtio_transport());
-            String source = config.source() == null || config.source().isBlank() ? SECURE_RANDOM : config.source().trim();
-            EntropySource entropy = source.equals(SECURE_RANDOM) ? new SecureRandomSource() : new FileSource(Path.of(source));
-            device = new RngDevice(entropy, name);
-            Hashtable<String, Object> props = DeviceServiceProperties.of(properties, VirtioIds.RNG, name, config.machine_name(), transport);
-            props.put("source", source);
-            registration = context.registerService(VirtioDevice.class, device, props);
+            registration = DeviceRegistration.register(context, kind, properties);
         } catch (IOException | IllegalArgumentException e) {
             LOG.log(System.Logger.Level.ERROR, "virtio-rng '" + name + "' not created: " + e.getMessage());
-            deactivate();
         }
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            registration.unregister();
+            registration.close();
             registration = null;
-        }
-        if (device != null) {
-            device.close();
-            device = null;
         }
     }
 }

@@ -22,7 +22,7 @@ public class RngDeviceComponentTest {
         Map<String, Object> props = new HashMap<>();
         RngDeviceComponent.Config config = FakeBundleContext.config(RngDeviceComponent.Config.class, values, props);
         RngDeviceComponent c = new RngDeviceComponent();
-        c.activate(fw.context, config, props);
+        c.activate(fw.context, props);
         return c;
     }
 
