@@ -36,7 +36,8 @@ import org.junit.rules.TemporaryFolder;
  * </ul>
  * A forward asked for beyond loopback ({@code hostfwd=tcp:0.0.0.0:...}) is refused when the configuration is parsed
  * ({@code UserNetConfigTest} in org.vireo.virtio.net).
- * Vireo has no remote API (no remote shell, HTTP or JMX port); the shell is the terminal's. Connected sockets (the
+ * Vireo has no remote shell or JMX port; the shell is the terminal's. The HTTP API listens only when asked
+ * ({@code vireo --http}), on 127.0.0.1 unless a host is given: {@code WebConsoleIT} checks that its one listener is there. Connected sockets (the
  * guest's own outgoing flows through user networking) are clients, not listeners, and not checked.
  */
 public class LoopbackOnlyIT {

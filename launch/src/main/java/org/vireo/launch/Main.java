@@ -22,6 +22,7 @@ import org.osgi.framework.BundleException;
  * <li>{@value #EXIT_CODE}: the exit status once the framework has stopped (set by whichever bundle decides it;
  *     absent means 0).</li>
  * <li>{@value #RUN_ARGS} (framework property): the arguments of {@code vireo run}, joined with NUL characters.</li>
+ * <li>{@value #HTTP_UNIX_SOCKET} (framework property): with {@code --http PATH}, the socket the HTTP API serves on.</li>
  * <li>{@value #RUN_CLAIMED}: set (to any value) by the bundle that handles {@code vireo run}, within
  *     {@value #RUN_CLAIM_SECONDS} s of startup; until then the launcher assumes no VMM is installed. It then stops the
  *     framework when the machine is done, after setting {@value #EXIT_CODE}.</li>
@@ -33,6 +34,9 @@ public final class Main {
     public static final String RUN_CLAIMED = "vireo.run.claimed";
     /** Overrides where bundle/, lib/ and conf/ are (default: the folder holding vireo.jar). */
     public static final String HOME = "vireo.home";
+    /** Framework property: the Unix domain socket org.vireo.api.http serves HTTP on (launch/vireo --http PATH). */
+    public static final String HTTP_UNIX_SOCKET = "vireo.http.unix";
+    static final String HTTP_RUNTIME = "org.osgi.service.servlet.runtime.HttpServiceRuntime";
     static final int RUN_CLAIM_SECONDS = 10;
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
@@ -104,6 +108,13 @@ public final class Main {
         boolean interactive = options.command() == LaunchOptions.Command.SHELL && options.commands().isEmpty() && stdinIsTerminal();
         Map<String, String> properties = frameworkProperties(deployDir, interactive);
         if (options.command() == LaunchOptions.Command.RUN) properties.put(RUN_ARGS, String.join("\0", options.runArgs()));
+        Path httpBundles = bundleDir.resolve("http");
+        if (!options.http().isEmpty()) {
+            if (!Files.isDirectory(httpBundles)) throw new LaunchException("--http: no HTTP bundles at " + httpBundles + " (rebuild: mvn install)");
+            properties.putAll(httpProperties(options.http()));
+            // Jetty logs through SLF4J (slf4j-simple in the vireo-http feature): warnings and errors only, on stderr.
+            if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
 
         VireoFramework framework = VireoFramework.start(properties, err);
         timing.mark("framework started (Felix)");
@@ -112,6 +123,10 @@ public final class Main {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
             framework.installAndStart(bundleDir, timing);
+            if (!options.http().isEmpty()) {
+                framework.installAndStart(httpBundles, timing);
+                announceHttp(framework, options.http());
+            }
             int status = switch (options.command()) {
                 case SHELL -> options.commands().isEmpty()
                         ? awaitStop(framework)
@@ -126,6 +141,55 @@ public final class Main {
             framework.close();
             removeHook(shutdownHook);
         }
+    }
+
+    /**
+     * Felix HTTP's framework properties for {@code --http}: its one HTTP connector on the given host and port (a free
+     * port on 127.0.0.1 when only a socket is asked for: Felix HTTP starts Jetty only with HTTP or HTTPS on), and
+     * {@value #HTTP_UNIX_SOCKET} for org.vireo.api.http's Unix-domain connector.
+     */
+    static Map<String, String> httpProperties(List<LaunchOptions.HttpListen> listens) {
+        Map<String, String> p = new HashMap<>();
+        LaunchOptions.HttpListen tcp = listens.stream().filter(l -> l.socket() == null).findFirst()
+                .orElse(new LaunchOptions.HttpListen("127.0.0.1", 0, null));
+        p.put("org.apache.felix.http.enable", "true");
+        p.put("org.apache.felix.https.enable", "false");
+        p.put("org.apache.felix.http.host", tcp.host());
+        p.put("org.osgi.service.http.port", Integer.toString(tcp.port()));
+        p.put("org.apache.felix.http.jetty.sendServerHeader", "false");
+        listens.stream().filter(l -> l.socket() != null).findFirst()
+                .ifPresent(l -> p.put(HTTP_UNIX_SOCKET, l.socket().toAbsolutePath().toString()));
+        return p;
+    }
+
+    /** Prints where the API listens (the HTTP runtime's endpoints, which know the port 0 picked), waiting up to 10 s. */
+    private void announceHttp(VireoFramework framework, List<LaunchOptions.HttpListen> listens) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        List<String> endpoints = List.of();
+        while (endpoints.isEmpty() && System.nanoTime() - deadline < 0 && !framework.isStopping()) {
+            try {
+                org.osgi.framework.ServiceReference<?>[] refs = framework.context().getServiceReferences(HTTP_RUNTIME, null);
+                if (refs != null) {
+                    for (var r : refs) {
+                        Object e = r.getProperty("osgi.http.endpoint");
+                        if (e instanceof String one) endpoints = List.of(one);
+                        else if (e instanceof String[] many) endpoints = List.of(many);
+                        else if (e instanceof java.util.Collection<?> c) endpoints = c.stream().map(String::valueOf).toList();
+                    }
+                }
+            } catch (org.osgi.framework.InvalidSyntaxException | IllegalStateException e) {
+                break;
+            }
+            if (endpoints.isEmpty()) Thread.sleep(50);
+        }
+        if (endpoints.isEmpty()) {
+            err.println("vireo: --http: the HTTP server did not start within 10 s (see the messages above)");
+            return;
+        }
+        StringBuilder where = new StringBuilder(String.join(" ", endpoints));
+        listens.stream().filter(l -> l.socket() != null).findFirst()
+                .ifPresent(l -> where.append(" and unix:").append(l.socket().toAbsolutePath()));
+        err.println("vireo: HTTP API and web console at " + where);
     }
 
     private int runCommands(VireoFramework framework, List<String> commands) throws InterruptedException {

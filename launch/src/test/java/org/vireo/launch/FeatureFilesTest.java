@@ -48,6 +48,11 @@ public class FeatureFilesTest {
     }
 
     @Test
+    public void httpFeatureListsExactlyThePomDependencies() throws Exception {
+        assertFeatureMatchesPom("vireo-http");
+    }
+
+    @Test
     public void runtimeFeatureHasTheDeclarativeServicesApiBesideScr() throws Exception {
         // SCR imports but does not export the DS API: the feature must carry it, or no component ever starts.
         List<String> bundles = bundleIds(readFeature("vireo-runtime"));

@@ -37,6 +37,31 @@ public class LaunchOptionsTest {
     }
 
     @Test
+    public void httpTakesAPortAHostAndPortOrASocketPath() throws Exception {
+        assertEquals(List.of(), LaunchOptions.parse().http());
+        assertEquals(List.of(new LaunchOptions.HttpListen("127.0.0.1", 8080, null)), LaunchOptions.parse("--http", "8080").http());
+        assertEquals(List.of(new LaunchOptions.HttpListen("0.0.0.0", 0, null)), LaunchOptions.parse("--http", "0.0.0.0:0", "shell").http());
+        assertEquals(List.of(new LaunchOptions.HttpListen("::1", 9000, null)), LaunchOptions.parse("--http", "[::1]:9000").http());
+        LaunchOptions both = LaunchOptions.parse("--http", "./vireo.sock", "--http", "8080", "run", "--rng");
+        assertEquals(List.of(new LaunchOptions.HttpListen(null, -1, Path.of("./vireo.sock")), new LaunchOptions.HttpListen("127.0.0.1", 8080, null)), both.http());
+        assertEquals(List.of("--rng"), both.runArgs());
+        // Only loopback unless asked: the default host, and the port Felix gets when only a socket is asked for.
+        assertEquals("127.0.0.1", Main.httpProperties(LaunchOptions.parse("--http", "8080").http()).get("org.apache.felix.http.host"));
+        var socketOnly = Main.httpProperties(LaunchOptions.parse("--http", "/tmp/v.sock").http());
+        assertEquals("127.0.0.1", socketOnly.get("org.apache.felix.http.host"));
+        assertEquals("0", socketOnly.get("org.osgi.service.http.port"));
+        assertEquals("/tmp/v.sock", socketOnly.get(Main.HTTP_UNIX_SOCKET));
+    }
+
+    @Test
+    public void badHttpValuesSayWhatIsWrong() {
+        assertEquals("--http needs [HOST:]PORT or a socket PATH", assertThrows(UsageException.class, () -> LaunchOptions.parse("--http")).getMessage());
+        assertTrue(assertThrows(UsageException.class, () -> LaunchOptions.parse("--http", "localhost:http")).getMessage().contains("[HOST:]PORT"));
+        assertTrue(assertThrows(UsageException.class, () -> LaunchOptions.parse("--http", "70000")).getMessage().contains("0-65535"));
+        assertTrue(assertThrows(UsageException.class, () -> LaunchOptions.parse("--http", "1", "--http", "2")).getMessage().contains("one HOST:PORT"));
+    }
+
+    @Test
     public void helpWins() throws Exception {
         assertEquals(Command.HELP, LaunchOptions.parse("shell", "--help").command());
         assertTrue(LaunchOptions.USAGE.contains("vireo [shell] [-c COMMANDS]... [--deploy DIR]"));

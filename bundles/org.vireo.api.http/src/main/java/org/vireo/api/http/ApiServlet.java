@@ -27,6 +27,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.osgi.framework.BundleContext;
@@ -223,7 +224,18 @@ public final class ApiServlet extends HttpServlet {
         String name = string(body, "name");
         List<String> settings = settings(body, "settings", null);
         String message = management.createVm(name, settings);
-        Management.VmView created = management.vm(name).orElse(new Management.VmView(name, "NEW", Map.of(), null));
+        // The VM service follows its configuration asynchronously: give it a moment, so the answer shows the VM.
+        Optional<Management.VmView> view = management.vm(name);
+        for (int i = 0; i < 20 && view.isEmpty(); i++) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            view = management.vm(name);
+        }
+        Management.VmView created = view.orElse(new Management.VmView(name, "NEW", Map.of(), null));
         resp.setHeader("Location", "/api/vms/" + name);
         json(resp, 201, withMessage(message, "vm", vm(created)));
     }
