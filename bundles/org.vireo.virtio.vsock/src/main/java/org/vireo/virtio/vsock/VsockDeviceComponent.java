@@ -1,11 +1,8 @@
 package org.vireo.virtio.vsock;
 
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Hashtable;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -14,13 +11,15 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
-import org.vireo.virtio.device.DeviceServiceProperties;
 import org.vireo.virtio.device.VirtioDevice;
+import org.vireo.virtio.kind.DeviceRegistration;
+import org.vireo.virtio.kind.Setting;
+import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-vsock device per factory configuration {@code org.vireo.virtio.vsock}, registered as a
- * {@link VirtioDevice} service. A bad configuration (a CID out of range, a socket path that cannot be listened on)
- * is logged and registers nothing.
+ * {@link VirtioDevice} service, made by {@link VsockKind} (the kind a run without a framework uses too). A bad
+ * configuration (a CID out of range, a socket path that cannot be listened on) is logged and registers nothing.
  */
 @Component(configurationPid = VsockDeviceComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
 @Designate(ocd = VsockDeviceComponent.Config.class, factory = true)
@@ -52,36 +51,24 @@ public final class VsockDeviceComponent {
         String path();
     }
 
-    private VsockDevice device;
-    private ServiceRegistration<VirtioDevice> registration;
+    private final VsockKind kind = new VsockKind();
+    private DeviceRegistration registration;
 
     @Activate
-    void activate(BundleContext context, Config config, Map<String, Object> properties) {
-        String name = config.virtio_device_name();
+    void activate(BundleContext context, Map<String, Object> properties) {
+        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
         try {
-            String transport = DeviceServiceProperties.requireTransport(config.virtio_transport());
-            if (config.path() == null || config.path().isBlank()) throw new IllegalArgumentException("no host socket path (path=...)");
-            Path path = Path.of(config.path().trim());
-            device = VsockDevice.open(path, config.cid(), name);
-            Hashtable<String, Object> props = DeviceServiceProperties.of(properties, VsockDevice.DEVICE_ID, name, config.machine_name(), transport);
-            props.put("cid", config.cid());
-            props.put("path", path.toString());
-            registration = context.registerService(VirtioDevice.class, device, props);
-        } catch (IOException | RuntimeException e) {
+            registration = DeviceRegistration.register(context, kind, properties);
+        } catch (IOException | IllegalArgumentException e) {
             LOG.log(System.Logger.Level.ERROR, "virtio-vsock '" + name + "' not created: " + e.getMessage());
-            deactivate();
         }
     }
 
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            registration.unregister();
+            registration.close();
             registration = null;
-        }
-        if (device != null) {
-            device.close();
-            device = null;
         }
     }
 }
