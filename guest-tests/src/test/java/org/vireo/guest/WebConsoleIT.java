@@ -134,6 +134,42 @@ public class WebConsoleIT {
         }
     }
 
+    /**
+     * {@code --http PATH}: the API answers on the Unix domain socket (Jetty's UnixDomainServerConnector through Felix
+     * HTTP's ConnectorFactory), and the TCP port Felix HTTP needs besides is on loopback. Needs neither the guest kit nor
+     * Chromium.
+     */
+    @Test
+    public void aUnixSocketServesTheApiAndTheTcpPortStaysOnLoopback() throws Exception {
+        Path home = LauncherProcess.home();
+        Path dir = folder.getRoot().toPath();
+        Path socket = dir.resolve("vireo.sock");
+        try (LauncherProcess vireo = LauncherProcess.start(home, dir.resolve("deploy"), GuestKit.logFile("WebConsoleIT-unix"), "--http", socket.toString())) {
+            String line = vireo.await(l -> l.contains("HTTP API and web console at") || l.contains("--http:"), START_SECONDS);
+            assertNotNull("the HTTP API did not start within " + START_SECONDS + " s" + GuestKit.tail(vireo.output(), 40), line);
+            assertTrue(line, line.endsWith(" and unix:" + socket));
+            String response;
+            try (java.nio.channels.SocketChannel channel = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+                channel.write(StandardCharsets.US_ASCII.encode("GET /api/device-types HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+                java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+                java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(8192);
+                while (channel.read(buffer) >= 0) {
+                    bytes.write(buffer.array(), 0, buffer.position());
+                    buffer.clear();
+                }
+                response = bytes.toString(StandardCharsets.UTF_8);
+            }
+            assertTrue(response, response.startsWith("HTTP/1.1 200 "));
+            assertTrue(response, response.contains("\"rng\""));
+            List<LoopbackOnlyIT.HostSocket> listening = LoopbackOnlyIT.listening(vireo.process().pid());
+            assertEquals("listening sockets: " + listening, 1, listening.size());
+            assertTrue("listening sockets: " + listening, listening.getFirst().address().isLoopbackAddress());
+            vireo.process().destroy();   // SIGTERM: the framework stops, Jetty closes its connectors
+            assertTrue("Vireo did not stop within 60 s of SIGTERM", vireo.waitFor(60));
+        }
+        assertTrue("the socket file is removed when Vireo stops", !Files.exists(socket));
+    }
+
     private HttpResponse<String> post(String url, String json) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
