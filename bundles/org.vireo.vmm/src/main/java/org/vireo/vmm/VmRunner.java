@@ -103,6 +103,7 @@ public final class VmRunner {
         GuestConsole serial = new GuestConsole(console, this::consoleEvent);
         acpi = options.guestAcpi();
         powerOffGrace = null;
+        memoryReport = null;
         try (X86Machine machine = new X86Machine(machineName, options.memory(), serial,
                 () -> finish(EXIT_OK, "the guest reset the machine (reboot)"),
                 () -> finish(EXIT_OK, "the guest powered off (ACPI S5)"), acpi, options.guestApic())) {
@@ -154,6 +155,7 @@ public final class VmRunner {
                 Thread sampler = options.stats() ? startSampler(cpu) : null;
                 thread.start();
                 join(thread, options.timeoutSeconds());
+                if (options.stats()) memoryReport = memoryReport(machine.memory().residentBytes(), options.memory());
                 powerButton = null;
                 if (sampler != null) sampler.interrupt();
                 Thread grace = powerOffGrace;
@@ -179,7 +181,36 @@ public final class VmRunner {
         String speed = retired < 0 ? "" : String.format(" (%,d guest instructions, %.0f MIPS over the run)", retired, retired / seconds / 1e6);
         log.printf("%nvireo: %s after %.1f s%s; exit code %d%n", o.message(), seconds, speed, o.exitCode());
         if (options.stats() && cpu instanceof EmulatedVcpu e) printStats(e);
+        if (memoryReport != null) log.println(memoryReport);
         return o.exitCode();
+    }
+
+    private String memoryReport;
+
+    /**
+     * --stats: what the run cost the host in memory, taken before the guest RAM is released: the guest pages the
+     * host holds (touched by the guest and not given back), the process's RSS now and at its peak, and the
+     * difference, which is the VMM's own cost (JVM, heap, compiled code, device buffers).
+     */
+    private static String memoryReport(long guestResident, long guestBytes) {
+        long rss = procStatusKib("VmRSS:"), peak = procStatusKib("VmHWM:");
+        String guest = guestResident < 0 ? "unknown" : String.format("%d MiB", guestResident >> 20);
+        if (rss < 0) return String.format("vireo: memory: guest RAM in host memory %s of %d MiB", guest, guestBytes >> 20);
+        String own = guestResident < 0 ? "" : String.format("; Vireo's own %d MiB", (rss * 1024 - guestResident) >> 20);
+        return String.format("vireo: memory: guest RAM in host memory %s of %d MiB; process RSS %d MiB (peak %d MiB)%s",
+                guest, guestBytes >> 20, rss >> 10, peak >> 10, own);
+    }
+
+    /** A "Name:   N kB" line of /proc/self/status in KiB, or -1 off Linux. */
+    private static long procStatusKib(String name) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith(name)) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux: the report leaves the process figures out
+        }
+        return -1;
     }
 
     /** --stats: guest instructions retired at the end of each 5-second interval of the run. */
