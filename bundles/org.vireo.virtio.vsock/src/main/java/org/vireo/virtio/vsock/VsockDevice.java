@@ -37,6 +37,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import org.vireo.virtio.VirtioIds;
 import org.vireo.virtio.device.ActivationGuard;
 import org.vireo.virtio.device.ActivationGuard.Activation;
 import org.vireo.virtio.device.ConfigSpace;
@@ -82,7 +83,7 @@ import org.vireo.virtio.device.VirtqueueException;
  * minute at most. A malformed ring asks for a device reset (NEEDS_RESET).
  */
 public final class VsockDevice implements VirtioDevice, AutoCloseable {
-    public static final int DEVICE_ID = 19;
+    public static final int DEVICE_ID = VirtioIds.VSOCK;
     public static final int RX = 0;
     public static final int TX = 1;
     public static final int EVENT = 2;
