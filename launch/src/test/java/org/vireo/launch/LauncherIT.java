@@ -69,6 +69,27 @@ public class LauncherIT {
         assertTrue(bundleJars().contains("org.apache.felix.scr-2.2.18.jar"));
     }
 
+    /** The optional vireo-http feature sits in bundle/http/ and is installed (and resolves, every bundle active) only with --http. */
+    @Test
+    public void theHttpFeatureIsInstalledOnlyWithHttp() throws Exception {
+        java.util.SortedSet<String> http;
+        try (Stream<Path> files = Files.list(HOME.resolve("bundle").resolve("http"))) {
+            http = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".jar")).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+        }
+        assertEquals(featureBundleJars(List.of("vireo-http")), http);
+        Result with = vireo("--http", "127.0.0.1:0", "--deploy", "deploy", "-c", "lb -s");
+        assertEquals(with.err, 0, with.exitCode);
+        assertTrue(with.err, with.err.matches("vireo: HTTP API and web console at http://127\\.0\\.0\\.1:\\d+/\\R"));
+        Result without = vireo("--deploy", "deploy", "-c", "lb -s");
+        assertEquals(without.err, 0, without.exitCode);
+        assertEquals("nothing on stderr", "", without.err);
+        long activeWith = with.out.lines().filter(l -> l.contains("|Active")).count();
+        long activeWithout = without.out.lines().filter(l -> l.contains("|Active")).count();
+        assertEquals("every bundle of bundle/http active with --http:\n" + with.out, http.size(), activeWith - activeWithout);
+        assertTrue(with.out, with.out.lines().anyMatch(l -> l.contains("|Active") && l.contains("|org.vireo.api.http (")));
+        assertTrue(without.out, without.out.lines().noneMatch(l -> l.contains("org.vireo.api.http") || l.contains("jetty")));
+    }
+
     @Test
     public void shellCommandListsEveryBundleActiveOnACleanConsole() throws Exception {
         Result r = vireo("shell", "--deploy", "deploy", "-c", "lb -s");
@@ -168,9 +189,13 @@ public class LauncherIT {
 
     /** "artifact-version.jar" for every bundle id ("group:artifact:version") in both feature.json files. */
     private static java.util.SortedSet<String> featureBundleJars() throws IOException {
+        return featureBundleJars(List.of("vireo-runtime", "vireo-virtio", "vireo-x86"));
+    }
+
+    private static java.util.SortedSet<String> featureBundleJars(List<String> features) throws IOException {
         java.util.SortedSet<String> names = new java.util.TreeSet<>();
         java.util.regex.Pattern id = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"([^\":]+):([^\":]+):([^\":]+)\"");
-        for (String feature : List.of("vireo-runtime", "vireo-virtio", "vireo-x86")) {
+        for (String feature : features) {
             String json = Files.readString(Path.of("..", "features", feature, "feature.json"), StandardCharsets.UTF_8);
             java.util.regex.Matcher m = id.matcher(json);
             boolean first = true;
