@@ -197,7 +197,7 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
         StringBuilder help = new StringBuilder();
         for (DeviceKinds.Option o : kinds.options()) {
             RunOption r = o.option();
-            String heading = "  " + r.name() + (r.value() == null ? "" : " " + r.value());
+            String heading = "  " + r.heading();
             String indent = " ".repeat(18);
             List<String> lines = r.help().lines().toList();
             if (heading.length() < indent.length()) help.append(heading).append(" ".repeat(indent.length() - heading.length())).append(lines.getFirst());
@@ -259,7 +259,9 @@ record VmOptions(Path kernel, Path initrd, String append, long memory, long time
             DeviceKinds.Option device = MACHINE_VALUE_OPTIONS.contains(option) || MACHINE_FLAGS.contains(option) ? null
                     : kinds.option(option).orElseThrow(() -> new UsageException("unknown option " + a));
             boolean takesValue = device == null ? MACHINE_VALUE_OPTIONS.contains(option) : device.option().value() != null;
-            if (takesValue) {
+            if (device != null && device.option().optional()) {
+                if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);   // --balloon or --balloon=SPEC
+            } else if (takesValue) {
                 if (eq > 0 && a.startsWith("--")) value = a.substring(eq + 1);
                 else if (i + 1 < args.length) value = args[++i];
                 else throw new UsageException(option + " needs a value");

@@ -133,6 +133,40 @@ public class VmOptionsTest {
         assertNull("--help asks for the usage text", assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--help")).getMessage());
     }
 
+    /** A kind with one option whose value may be left out, as a new device bundle brings it. */
+    private static final class OptionalValueKind implements org.vireo.virtio.kind.DeviceKind {
+        private static final org.vireo.virtio.kind.RunOption OPTION =
+                new org.vireo.virtio.kind.RunOption("--gadget", "size=N", false, 70, "a gadget", true);
+        @Override public String label() { return "gadget"; }
+        @Override public String factoryPid() { return "test.gadget"; }
+        @Override public int order() { return 70; }
+        @Override public String description() { return "a gadget"; }
+        @Override public java.util.List<org.vireo.virtio.kind.Setting> settings() { return java.util.List.of(); }
+        @Override public String defaultName() { return "gadget"; }
+        @Override public java.util.List<org.vireo.virtio.kind.RunOption> runOptions() { return java.util.List.of(OPTION); }
+        @Override public java.util.Map<String, Object> parseRunOption(org.vireo.virtio.kind.RunOption.Occurrence o) {
+            return o.value() == null ? java.util.Map.of() : java.util.Map.of("spec", o.value());
+        }
+        @Override public String describe(String name, java.util.Map<String, ?> settings) { return name; }
+        @Override public org.vireo.virtio.kind.DeviceInstance create(java.util.Map<String, ?> c, org.vireo.virtio.kind.DeviceEnvironment e) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    @Test
+    public void aNewKindBringsItsOptionsAndAnOptionalValue() throws Exception {
+        Path kit = kit();
+        DeviceKinds kinds = DeviceKinds.of(java.util.List.of(new OptionalValueKind()));
+        assertEquals(java.util.List.of("gadget0 gadget {}"), specs(VmOptions.parse(kit, kinds, "--gadget")));
+        assertEquals(java.util.List.of("gadget0 gadget {spec=size=3}"), specs(VmOptions.parse(kit, kinds, "--gadget=size=3")));
+        assertEquals("the next word is not its value", "unknown option size=3",
+                assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, kinds, "--gadget", "size=3")).getMessage());
+        assertTrue(VmOptions.usage(kinds).contains("[--gadget[=size=N]]"));
+        assertTrue(VmOptions.usage(kinds).contains("\n  --gadget[=size=N]\n"));
+        assertEquals("without the kind the option is unknown", "unknown option --gadget",
+                assertThrows(VmOptions.UsageException.class, () -> VmOptions.parse(kit, "--gadget")).getMessage());
+    }
+
     /** Each device as "NAME KIND {SETTINGS}". */
     private static java.util.List<String> specs(VmOptions o) { return o.devices().stream().map(DeviceSpec::toString).toList(); }
 

@@ -20,6 +20,7 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.vireo.virtio.balloon.BalloonDevice;
 import org.vireo.virtio.blk.BlockDevice;
 import org.vireo.virtio.blk.RawImage;
 import org.vireo.virtio.console.ConsoleDevice;
@@ -354,6 +355,52 @@ public class DeviceRequestFuzzTest {
             assertTrue(c.length() <= RngDevice.MAX_PER_REQUEST);
         }
         endValid(h, g -> assertEquals(16, g.roundTrip(0, List.of(), new int[] {16}, 5, TimeUnit.SECONDS).length()));
+    }
+
+    // ---- virtio-balloon ----
+
+    /**
+     * Inflate, deflate and reporting buffers of random shape (odd lengths, out buffers on the reporting queue, page
+     * numbers anywhere outside guest RAM: one inside could be a page of the mock driver's own rings, which the device
+     * would rightly zero) and stats buffers of random bytes. Every buffer but the stats one (held) comes back with
+     * nothing written; reported pages read zero after.
+     */
+    @Test
+    public void balloon() throws Exception {
+        BalloonDevice device = new BalloonDevice("balloon0", 0, false);
+        Fuzz.run("virtio-balloon requests", 40, r -> balloonCase(r, device));
+    }
+
+    private void balloonCase(SplittableRandom r, BalloonDevice device) throws Exception {
+        DeviceHarness h = harness(r, device);
+        int queue = new int[] {0, 1, 3}[r.nextInt(3)];
+        List<Token> tokens = new ArrayList<>();
+        for (int n = 1 + r.nextInt(6); n > 0; n--) {
+            ByteBuffer pfns = ByteBuffer.allocate(4 * r.nextInt(70) + (Fuzz.chance(r, 0.1) ? 1 + r.nextInt(3) : 0)).order(ByteOrder.LITTLE_ENDIAN);
+            while (pfns.remaining() >= 4) pfns.putInt((int) ((MEMORY >> 12) + (Fuzz.chance(r, 0.5) ? r.nextInt(1 << 20) : Fuzz.interesting(r) & 0x7fff_ffffL)));
+            List<byte[]> out = queue == 3 && !Fuzz.chance(r, 0.1) ? List.of() : split(r, pfns.array());
+            int[] in = queue == 3 || Fuzz.chance(r, 0.1) ? inLengths(r, 8192) : new int[0];
+            Token t = submit(h, queue, out, in);
+            if (t != null) tokens.add(t);
+        }
+        Token stats = Fuzz.chance(r, 0.3) ? submit(h, 2, split(r, Fuzz.bytes(r, r.nextInt(200))), inLengths(r, 64)) : null;
+        if (stats != null && kickMaybeCorrupted(r, h, 2)) return;
+        if (kickMaybeCorrupted(r, h, queue)) return;
+        for (Completion c : answers(h, queue, tokens)) {
+            assertEquals("a balloon writes nothing back", 0, c.length());
+            if (queue == 3) {
+                for (var range : c.token().in()) {
+                    long start = (range.address() + 4095) & -4096, end = (range.address() + range.length()) & -4096;
+                    for (long a = start; a < end; a += 512) assertEquals("reported pages read zero", 0, h.memory().readLong(a));
+                }
+            }
+        }
+        if (stats != null && h.needsResetReasons().isEmpty()) assertEquals("the stats buffer is held", null, h.pollUsed(2));
+        endValid(h, g -> {
+            g.submit(0, new byte[] {0, 0, 0, 0x7f});
+            g.kick(0);
+            assertEquals(0, g.awaitUsed(0, 5, TimeUnit.SECONDS).length());
+        });
     }
 
     // ---- virtio-fs ----

@@ -10,14 +10,27 @@ import java.util.List;
  * @param repeatable whether it may be given more than once (shown as "..." in the usage; the kind enforces it)
  * @param order      where its devices go on the bus: lower first, then in command-line order within the option
  * @param help       the help text, lines already wrapped (at about 96 columns), without indentation
+ * @param optional   whether the value may be left out ({@code --balloon} or {@code --balloon=SPEC}): it is then only
+ *                   taken when joined by "=", and the occurrence's value is null without it
  */
-public record RunOption(String name, String value, boolean repeatable, int order, String help) {
+public record RunOption(String name, String value, boolean repeatable, int order, String help, boolean optional) {
     public RunOption {
         if (!name.startsWith("--")) throw new IllegalArgumentException("a run option starts with --: " + name);
+        if (optional && value == null) throw new IllegalArgumentException(name + ": an optional value needs its syntax");
+    }
+
+    /** An option whose value, if it has one, must be given. */
+    public RunOption(String name, String value, boolean repeatable, int order, String help) {
+        this(name, value, repeatable, order, help, false);
+    }
+
+    /** The option as the help's heading shows it: {@code --disk FILE[,ro]}, {@code --balloon[=SPEC]}. */
+    public String heading() {
+        return name + (value == null ? "" : optional ? "[=" + value + "]" : " " + value);
     }
 
     /** The synopsis of the usage line: {@code [--disk FILE[,ro]]...}. */
-    public String synopsis() { return "[" + name + (value == null ? "" : " " + value) + "]" + (repeatable ? "..." : ""); }
+    public String synopsis() { return "[" + heading() + "]" + (repeatable ? "..." : ""); }
 
     /**
      * One occurrence of an option on the command line.
