@@ -1,6 +1,7 @@
 package org.vireo.kvm.internal;
 
 import java.util.Hashtable;
+import java.util.concurrent.CompletableFuture;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -16,10 +17,13 @@ import org.vireo.kvm.KvmException;
 import org.vireo.kvm.KvmStatus;
 
 /**
- * Probes KVM at activation and registers a {@link KvmAccelerator} carrying the answer as service properties.
- * Registered even when KVM is unusable, so the reason is visible where a user asks for it: {@code kvm:status},
- * {@code vireo run --accel kvm}, and these service properties. The probe itself logs only at DEBUG: most runs never
- * ask for KVM, and in {@code vireo run} the console is the guest's.
+ * Registers a {@link KvmAccelerator} at activation and probes KVM on a thread of its own, then adds the answer to
+ * the registration as service properties (a filter on {@code kvm.available=true} matches from then on). The probe
+ * costs 300-500 ms of class loading and FFM linking the first time, which no longer sits on every start of the
+ * runtime; {@link #status()} and {@link #open()} wait for it. Registered even when KVM is unusable, so the reason is
+ * visible where a user asks for it: {@code kvm:status}, {@code vireo run --accel kvm}, and these service properties.
+ * The probe itself logs only at DEBUG: most runs never ask for KVM, and in {@code vireo run} the console is the
+ * guest's.
  */
 @Component(configurationPid = KvmAcceleratorComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL, service = {}, immediate = true)
 @Designate(ocd = KvmAcceleratorComponent.Config.class)
@@ -34,32 +38,53 @@ public final class KvmAcceleratorComponent implements KvmAccelerator {
         String device() default Kvm.DEFAULT_DEVICE;
     }
 
-    private volatile KvmStatus status;
-    private ServiceRegistration<KvmAccelerator> registration;
+    private final CompletableFuture<KvmStatus> status = new CompletableFuture<>();
+    private ServiceRegistration<KvmAccelerator> registration; // guarded by this
 
     @Activate
     void activate(BundleContext context, Config config) {
-        status = KvmStatus.probe(config.device());
-        LOG.log(System.Logger.Level.DEBUG, () -> status.toString());
+        Hashtable<String, Object> probing = new Hashtable<>();
+        probing.put(REASON_PROPERTY, "probing " + config.device());
+        synchronized (this) {
+            registration = context.registerService(KvmAccelerator.class, this, probing);
+        }
+        Thread probe = new Thread(() -> probe(config.device()), "vireo-kvm-probe");
+        probe.setDaemon(true);
+        probe.start();
+    }
+
+    private void probe(String device) {
+        KvmStatus s = KvmStatus.probe(device); // never throws
+        LOG.log(System.Logger.Level.DEBUG, s::toString);
         Hashtable<String, Object> props = new Hashtable<>();
-        props.put(AVAILABLE_PROPERTY, status.available());
-        props.put(STATE_PROPERTY, status.state().name());
-        props.put(REASON_PROPERTY, status.reason());
-        registration = context.registerService(KvmAccelerator.class, this, props);
+        props.put(AVAILABLE_PROPERTY, s.available());
+        props.put(STATE_PROPERTY, s.state().name());
+        props.put(REASON_PROPERTY, s.reason());
+        synchronized (this) {
+            if (registration != null) {
+                try {
+                    registration.setProperties(props);
+                } catch (IllegalStateException unregisteredMeanwhile) {
+                    // the bundle stopped while the probe ran: nobody is left to tell
+                }
+            }
+        }
+        status.complete(s);
     }
 
     @Deactivate
-    void deactivate() {
+    synchronized void deactivate() {
         if (registration != null) registration.unregister();
         registration = null;
     }
 
+    /** What the probe found; waits for it while it runs (well under a second). */
     @Override
-    public KvmStatus status() { return status; }
+    public KvmStatus status() { return status.join(); }
 
     @Override
     public Kvm open() {
-        KvmStatus s = status;
+        KvmStatus s = status();
         if (!s.available()) throw new KvmException("open " + s.device(), "KVM is not usable: " + s.reason());
         return Kvm.open(s.device());
     }

@@ -21,7 +21,22 @@ import org.vireo.kvm.KvmStatus;
 
 /** The DS component registers the accelerator with the probe's answer as properties, KVM or not. */
 public class KvmAcceleratorComponentTest {
-    private record Registered(Class<?> type, Object service, Dictionary<String, ?> properties) {}
+    /** A registration, its properties as last set (the probe sets them when it is done). */
+    private static final class Registered {
+        final Class<?> type;
+        final Object service;
+        volatile Dictionary<String, ?> properties;
+
+        Registered(Class<?> type, Object service, Dictionary<String, ?> properties) {
+            this.type = type;
+            this.service = service;
+            this.properties = properties;
+        }
+
+        Class<?> type() { return type; }
+        Object service() { return service; }
+        Dictionary<String, ?> properties() { return properties; }
+    }
 
     private final List<Registered> registered = new ArrayList<>();
     private final List<String> unregistered = new ArrayList<>();
@@ -31,10 +46,12 @@ public class KvmAcceleratorComponentTest {
         return (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {BundleContext.class},
                 (proxy, method, args) -> {
                     if (method.getName().equals("registerService") && args[0] instanceof Class<?> type) {
-                        registered.add(new Registered(type, args[1], (Dictionary<String, ?>) args[2]));
+                        Registered r = new Registered(type, args[1], (Dictionary<String, ?>) args[2]);
+                        registered.add(r);
                         return Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {ServiceRegistration.class},
                                 (p, m, a) -> {
                                     if (m.getName().equals("unregister")) unregistered.add(type.getName());
+                                    if (m.getName().equals("setProperties")) r.properties = (Dictionary<String, ?>) a[0];
                                     return null;
                                 });
                     }
@@ -59,6 +76,7 @@ public class KvmAcceleratorComponentTest {
         Registered r = registered.get(0);
         assertSame(KvmAccelerator.class, r.type());
         assertSame(c, r.service());
+        assertFalse(c.usable()); // waits for the probe, which then has set the properties
         assertEquals(false, r.properties().get(KvmAccelerator.AVAILABLE_PROPERTY));
         assertEquals("UNAVAILABLE", r.properties().get(KvmAccelerator.STATE_PROPERTY));
         assertTrue((String) r.properties().get(KvmAccelerator.REASON_PROPERTY), ((String) r.properties().get(KvmAccelerator.REASON_PROPERTY)).startsWith("no /nonexistent/kvm"));
@@ -86,6 +104,7 @@ public class KvmAcceleratorComponentTest {
             for (String device : List.of("/nonexistent/kvm", "/dev/null", Kvm.DEFAULT_DEVICE)) {
                 KvmAcceleratorComponent c = new KvmAcceleratorComponent();
                 c.activate(context(), config(device));
+                c.status(); // the probe runs on its own thread: wait for what it logs
                 c.deactivate();
             }
         } finally {
@@ -116,5 +135,18 @@ public class KvmAcceleratorComponentTest {
             }
         }
         c.deactivate();
+    }
+
+    /** The service is registered at activation; the probe, on its own thread, adds its answer to that registration. */
+    @Test
+    public void theProbesAnswerArrivesAsPropertiesOfTheRegistration() {
+        KvmAcceleratorComponent c = new KvmAcceleratorComponent();
+        c.activate(context(), config("/nonexistent/kvm"));
+        assertEquals(1, registered.size());
+        c.status();
+        assertEquals("UNAVAILABLE", registered.get(0).properties().get(KvmAccelerator.STATE_PROPERTY));
+        c.deactivate();
+        c.deactivate(); // twice is harmless
+        assertEquals(1, unregistered.size());
     }
 }
