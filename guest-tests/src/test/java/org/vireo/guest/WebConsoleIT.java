@@ -38,7 +38,8 @@ import org.junit.rules.TemporaryFolder;
  * only, as the test checks), a VM created through the API, and headless Chromium (Debian's {@code chromium}, driven
  * through its DevTools protocol with the JDK's WebSocket client) that opens the page, sees the VM in the list, adds an
  * rng device with the page's form, presses Start, reads {@code VIREO-INIT-READY} from the xterm.js console widget,
- * pulls the plug and removes the device. The page's screenshot (taken once the guest is ready) is kept as
+ * types a command into it (the guest's shell answers through the same WebSocket), pulls the plug and removes the
+ * device. The page's screenshot (taken once the guest is ready) is kept as
  * {@code target/guest-tests/web-console.png}. Skips, saying why, without the guest kit or Chromium.
  */
 public class WebConsoleIT {
@@ -81,9 +82,9 @@ public class WebConsoleIT {
             assertEquals("127.0.0.1", listening.getFirst().address().getHostAddress());
             assertEquals(port, listening.getFirst().port());
 
-            // A VM of the guest kit whose init, once ready, sleeps (so the page can be seen running).
+            // A VM of the guest kit whose init, once ready, starts an interactive shell on the serial console.
             HttpResponse<String> created = post(base + "/api/vms",
-                    "{\"name\":\"web\",\"settings\":{\"memory.mib\":256,\"cmdline\":\"console=ttyS0 vireo.cmd=\\\"sleep 600\\\"\"}}");
+                    "{\"name\":\"web\",\"settings\":{\"memory.mib\":256,\"cmdline\":\"console=ttyS0 vireo.shell=1\"}}");
             assertEquals(created.body(), 201, created.statusCode());
 
             Path profile = Files.createDirectories(dir.resolve("chromium"));
@@ -106,6 +107,16 @@ public class WebConsoleIT {
                 page.await("document.querySelector('#vm-state').textContent === 'RUNNING'", 30);
                 long began = System.nanoTime();
                 boolean ready = page.poll("window.vireoConsoleText().includes('VIREO-INIT-READY')", BOOT_SECONDS);
+                boolean typed = false;
+                // Once the shell's prompt is there, keys typed into the widget go through the WebSocket to it.
+                if (ready && page.poll("(window.vireoConsoleText().split('interactive shell')[1] || '').includes('# ')", 60)) {
+                    page.eval("document.querySelector('#terminal textarea').focus()");
+                    page.call("Input.insertText", Map.of("text", "echo WEB-$((6*7))"));
+                    page.call("Input.dispatchKeyEvent", Map.of("type", "keyDown", "key", "Enter", "code", "Enter",
+                            "windowsVirtualKeyCode", 13, "text", "\r"));
+                    page.call("Input.dispatchKeyEvent", Map.of("type", "keyUp", "key", "Enter", "code", "Enter", "windowsVirtualKeyCode", 13));
+                    typed = page.poll("window.vireoConsoleText().includes('WEB-42')", 60);
+                }
                 String text = page.eval("window.vireoConsoleText()").get("value").getAsString();
                 Files.writeString(GuestKit.logFile("WebConsoleIT-console"), text);
                 byte[] png = page.screenshot();
@@ -117,6 +128,8 @@ public class WebConsoleIT {
                 System.out.printf("WebConsoleIT: VIREO-INIT-READY in the browser %.1f s after Start; screenshot %s (%d bytes)%n",
                         (System.nanoTime() - began) / 1e9, shot, png.length);
                 assertTrue("a PNG", png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G');
+                assertTrue("the guest's shell did not answer 'echo WEB-$((6*7))' typed into the widget with WEB-42; it shows:"
+                        + GuestKit.tail(text, 15), typed);
                 // the device row says where the transport plugged it
                 page.await("[...document.querySelectorAll('#devices tbody tr')].some(r => r.cells[0].textContent === 'rng0'"
                         + " && r.cells[3].textContent.startsWith('pci 00:'))", 30);
