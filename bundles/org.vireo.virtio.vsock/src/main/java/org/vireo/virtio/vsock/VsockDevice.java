@@ -605,9 +605,11 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         if (!eventPending || !activations.isCurrent(act) || act.stopped()) return;
         DeviceQueue queue = act.context().queue(EVENT);
         if (queue == null) return;
+        boolean used = false;
         try {
             DescriptorChain chain;
             while ((chain = queue.pop()) != null) {
+                used = true;
                 if (chain.writableLength() < 4) {
                     warn("short event buffer", "an event buffer of " + chain.writableLength() + " bytes cannot hold an event; returned empty");
                     queue.addUsed(chain.head(), 0);
@@ -621,7 +623,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         } catch (VirtqueueException | RuntimeException e) {
             activations.fail(act, "event queue", "an event", e);
         } finally {
-            if (activations.isCurrent(act)) act.context().signalUsed(EVENT);
+            if (used && activations.isCurrent(act)) act.context().signalUsed(EVENT);
         }
     }
 
