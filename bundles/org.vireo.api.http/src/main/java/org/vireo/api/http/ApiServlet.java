@@ -32,9 +32,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceListener;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -75,6 +77,7 @@ public final class ApiServlet extends HttpServlet {
 
     private final transient Management management;
     private final transient BundleContext context;
+    private final transient ServiceListener runtimes;
     private transient volatile Token token;
     private final transient List<VirtioTransportInfo> plugged = new CopyOnWriteArrayList<>();
     private final transient List<VirtioBus> buses = new CopyOnWriteArrayList<>();
@@ -85,6 +88,23 @@ public final class ApiServlet extends HttpServlet {
         this.management = management;
         this.context = context;
         modified(config);
+        // Say at once (and make the token then) when the server listens beyond loopback, not at the first call.
+        this.runtimes = event -> listensBeyondLoopback();
+        try {
+            context.addServiceListener(runtimes, "(objectClass=" + RUNTIME_SERVICE + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        listensBeyondLoopback();
+    }
+
+    @Deactivate
+    void deactivate() {
+        try {
+            context.removeServiceListener(runtimes);
+        } catch (IllegalStateException stopping) {
+            // the bundle is stopping: its listeners go with it
+        }
     }
 
     /** A new token or token file applies to the next request; the servlet stays registered. */

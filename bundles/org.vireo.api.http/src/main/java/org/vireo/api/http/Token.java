@@ -42,7 +42,13 @@ final class Token {
 
     void announce(String endpoint) {
         if (announced.compareAndSet(false, true)) {
-            value();
+            try {
+                value();
+            } catch (UncheckedIOException e) {
+                LOG.log(System.Logger.Level.ERROR, "The HTTP API listens beyond loopback (" + endpoint + ") but " + e.getMessage()
+                        + " (" + e.getCause() + "): every mutating call will be refused until a token is configured in " + ApiServlet.PID);
+                return;
+            }
             LOG.log(System.Logger.Level.WARNING, "The HTTP API listens beyond loopback (" + endpoint + "): mutating calls need"
                     + " 'Authorization: Bearer TOKEN'" + (configured.isEmpty() ? " with the token in " + file : " with the configured token") + ".");
         }
