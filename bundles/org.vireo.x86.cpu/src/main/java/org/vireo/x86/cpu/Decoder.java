@@ -59,7 +59,7 @@ final class Decoder {
             i.len = 15;
             return i;
         }
-        i.len = pos - start;
+        i.len = (byte) (pos - start);
         specialise(i, mode);
         return i;
     }
@@ -82,7 +82,7 @@ final class Decoder {
             }
             case Ops.ALU_RM_R -> { if (reg) { swap(i); i.op = q ? Ops.ALU_RR64 : Ops.ALU_RR32; } }
             case Ops.ALU_R_RM -> i.op = reg ? (q ? Ops.ALU_RR64 : Ops.ALU_RR32) : (q ? Ops.ALU_RM64 : Ops.ALU_RM32);
-            case Ops.ALU_RM_I -> { if (reg) { i.reg = i.rm; i.op = q ? Ops.ALU_RI64 : Ops.ALU_RI32; } }
+            case Ops.ALU_RM_I -> { if (reg) { i.reg = (byte) (i.rm); i.op = q ? Ops.ALU_RI64 : Ops.ALU_RI32; } }
             case Ops.TEST_RM_R -> { if (reg) i.op = q ? Ops.TEST_RR64 : Ops.TEST_RR32; }
             case Ops.LEA -> { if (q) i.op = Ops.LEA64; }
             case Ops.PUSH_R -> { if (q && m64) i.op = Ops.PUSH64; }
@@ -95,8 +95,8 @@ final class Decoder {
 
     private static void swap(Insn i) {
         int t = i.reg;
-        i.reg = i.rm;
-        i.rm = t;
+        i.reg = (byte) (i.rm);
+        i.rm = (byte) (t);
     }
 
     private static final class TooLong extends RuntimeException {
@@ -137,8 +137,8 @@ final class Decoder {
     private static int szi(int size) { return Integer.numberOfTrailingZeros(size); }
 
     private void setSize(Insn i, int size) {
-        i.size = size;
-        i.szi = szi(size);
+        i.size = (byte) (size);
+        i.szi = (byte) (szi(size));
     }
 
     private void decodeInto(Insn i) {
@@ -183,17 +183,17 @@ final class Decoder {
             rex = 0;
         }
         int addrSize = mode == MODE64 ? (addrPrefix ? 4 : 8) : mode == MODE32 ? (addrPrefix ? 2 : 4) : (addrPrefix ? 4 : 2);
-        i.addrSize = addrSize;
+        i.addrSize = (byte) (addrSize);
         i.addrMask = addrSize == 8 ? -1L : addrSize == 4 ? 0xffffffffL : 0xffffL;
         i.linMask = mode == MODE64 ? -1L : 0xffffffffL;
-        i.seg = segFor(CpuState.DS);
+        i.seg = (byte) (segFor(CpuState.DS));
         int p = 0;
         if (rep == 0xf3) p |= Insn.REP;
         if (rep == 0xf2) p |= Insn.REPNE;
         if (lock) p |= Insn.LOCK;
         if (opsizePrefix) p |= Insn.OPSIZE;
         if ((rex & 8) != 0) p |= Insn.REXW;
-        i.prefixes = p;
+        i.prefixes = (short) (p);
         setSize(i, opSize());
         if (b == 0x0f) {
             twoByte(i, u8());
@@ -241,10 +241,10 @@ final class Decoder {
         regField = (m >>> 3) & 7;
         int reg = regField | (rex & 4) << 1;
         int rmField = m & 7;
-        i.reg = byteOperands ? byteReg(reg) : reg;
+        i.reg = (byte) (byteOperands ? byteReg(reg) : reg);
         if (mod == 3) {
             int rm = rmField | (rex & 1) << 3;
-            i.rm = byteOperands ? byteReg(rm) : rm;
+            i.rm = (byte) (byteOperands ? byteReg(rm) : rm);
             return;
         }
         i.rm = -1;
@@ -261,13 +261,13 @@ final class Decoder {
                 case 6 -> { if (mod != 0) { base = CpuState.RBP; ss = true; } }
                 default -> base = CpuState.RBX;
             }
-            i.base = base;
-            i.index = index;
+            i.base = (byte) (base);
+            i.index = (byte) (index);
             i.scale = 0;
             if (mod == 0 && rmField == 6) i.disp = s16();
             else if (mod == 1) i.disp = s8();
             else if (mod == 2) i.disp = s16();
-            i.seg = segFor(ss ? CpuState.SS : CpuState.DS);
+            i.seg = (byte) (segFor(ss ? CpuState.SS : CpuState.DS));
             return;
         }
         int base, index = NOREG, scale = 0;
@@ -295,10 +295,10 @@ final class Decoder {
         }
         if (mod == 1) i.disp = s8();
         else if (mod == 2) i.disp = s32();
-        i.base = base;
-        i.index = index;
-        i.scale = scale;
-        i.seg = segFor(ss ? CpuState.SS : CpuState.DS);
+        i.base = (byte) (base);
+        i.index = (byte) (index);
+        i.scale = (byte) (scale);
+        i.seg = (byte) (segFor(ss ? CpuState.SS : CpuState.DS));
     }
 
     private int lastModrm;
@@ -315,7 +315,7 @@ final class Decoder {
     private void oneByte(Insn i, int b) {
         if (b < 0x40 && (b & 7) < 6) { // the eight ALU operations, six forms each
             int form = b & 7;
-            i.sub = b >>> 3;
+            i.sub = (short) (b >>> 3);
             switch (form) {
                 case 0 -> { setSize(i, 1); modrm(i, true); i.op = Ops.ALU_RM_R; }
                 case 1 -> { modrm(i, false); i.op = Ops.ALU_RM_R; }
@@ -327,19 +327,19 @@ final class Decoder {
             return;
         }
         switch (b) {
-            case 0x06, 0x0e, 0x16, 0x1e -> { if (!no64(i)) { i.op = Ops.PUSH_SEG; i.sub = b >>> 3; } }
-            case 0x07, 0x17, 0x1f -> { if (!no64(i)) { i.op = Ops.POP_SEG; i.sub = b >>> 3; } }
+            case 0x06, 0x0e, 0x16, 0x1e -> { if (!no64(i)) { i.op = Ops.PUSH_SEG; i.sub = (short) (b >>> 3); } }
+            case 0x07, 0x17, 0x1f -> { if (!no64(i)) { i.op = Ops.POP_SEG; i.sub = (short) (b >>> 3); } }
             case 0x27 -> { if (!no64(i)) i.op = Ops.DAA; }
             case 0x2f -> { if (!no64(i)) i.op = Ops.DAS; }
             case 0x37 -> { if (!no64(i)) i.op = Ops.AAA; }
             case 0x3f -> { if (!no64(i)) i.op = Ops.AAS; }
-            case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47 -> { i.op = Ops.INC; i.rm = b & 7; }
-            case 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> { i.op = Ops.DEC; i.rm = b & 7; }
+            case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47 -> { i.op = Ops.INC; i.rm = (byte) (b & 7); }
+            case 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> { i.op = Ops.DEC; i.rm = (byte) (b & 7); }
             case 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57 -> {
-                i.op = Ops.PUSH_R; i.reg = (b & 7) | (rex & 1) << 3; setSize(i, stackOpSize());
+                i.op = Ops.PUSH_R; i.reg = (byte) ((b & 7) | (rex & 1) << 3); setSize(i, stackOpSize());
             }
             case 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f -> {
-                i.op = Ops.POP_R; i.reg = (b & 7) | (rex & 1) << 3; setSize(i, stackOpSize());
+                i.op = Ops.POP_R; i.reg = (byte) ((b & 7) | (rex & 1) << 3); setSize(i, stackOpSize());
             }
             case 0x60 -> { if (!no64(i)) i.op = Ops.PUSHA; }
             case 0x61 -> { if (!no64(i)) i.op = Ops.POPA; }
@@ -357,14 +357,14 @@ final class Decoder {
             case 0x6e -> stringOp(i, Ops.OUTS, 1);
             case 0x6f -> stringOp(i, Ops.OUTS, Math.min(i.size, 4));
             case 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f -> {
-                i.op = Ops.JCC; i.sub = b & 15; i.imm = s8(); setSize(i, stackOpSize());
+                i.op = Ops.JCC; i.sub = (short) (b & 15); i.imm = s8(); setSize(i, stackOpSize());
             }
             case 0x80, 0x82 -> {
                 if (b == 0x82 && no64(i)) return;
-                setSize(i, 1); modrm(i, true); i.op = Ops.ALU_RM_I; i.sub = regField; i.imm = u8();
+                setSize(i, 1); modrm(i, true); i.op = Ops.ALU_RM_I; i.sub = (short) (regField); i.imm = u8();
             }
-            case 0x81 -> { modrm(i, false); i.op = Ops.ALU_RM_I; i.sub = regField; i.imm = immZ(i.size); }
-            case 0x83 -> { modrm(i, false); i.op = Ops.ALU_RM_I; i.sub = regField; i.imm = s8() & CpuState.MASK[i.szi]; }
+            case 0x81 -> { modrm(i, false); i.op = Ops.ALU_RM_I; i.sub = (short) (regField); i.imm = immZ(i.size); }
+            case 0x83 -> { modrm(i, false); i.op = Ops.ALU_RM_I; i.sub = (short) (regField); i.imm = s8() & CpuState.MASK[i.szi]; }
             case 0x84 -> { setSize(i, 1); modrm(i, true); i.op = Ops.TEST_RM_R; }
             case 0x85 -> { modrm(i, false); i.op = Ops.TEST_RM_R; }
             case 0x86 -> { setSize(i, 1); modrm(i, true); i.op = Ops.XCHG; }
@@ -374,13 +374,13 @@ final class Decoder {
             case 0x8a -> { setSize(i, 1); modrm(i, true); i.op = Ops.MOV_R_RM; }
             case 0x8b -> { modrm(i, false); i.op = Ops.MOV_R_RM; }
             case 0x8c -> {
-                modrm(i, false); i.op = Ops.MOV_RM_SEG; i.sub = regField;
+                modrm(i, false); i.op = Ops.MOV_RM_SEG; i.sub = (short) (regField);
                 if (i.rm < 0) setSize(i, 2);
                 if (i.sub > 5) ud(i);
             }
             case 0x8d -> { modrm(i, false); i.op = i.rm >= 0 ? Ops.UD : Ops.LEA; }
             case 0x8e -> {
-                setSize(i, 2); modrm(i, false); i.op = Ops.MOV_SEG_RM; i.sub = regField;
+                setSize(i, 2); modrm(i, false); i.op = Ops.MOV_SEG_RM; i.sub = (short) (regField);
                 if (i.sub == CpuState.CS || i.sub > 5) ud(i);
             }
             case 0x8f -> { setSize(i, stackOpSize()); modrm(i, false); i.op = (regField) == 0 ? Ops.POP_RM : Ops.UD; }
@@ -388,7 +388,7 @@ final class Decoder {
                 if ((rex & 1) != 0) { i.op = Ops.XCHG; i.rm = 8; i.reg = 0; }
                 else i.op = rep == 0xf3 ? Ops.PAUSE : Ops.NOP;
             }
-            case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 -> { i.op = Ops.XCHG; i.rm = (b & 7) | (rex & 1) << 3; i.reg = 0; }
+            case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 -> { i.op = Ops.XCHG; i.rm = (byte) ((b & 7) | (rex & 1) << 3); i.reg = 0; }
             case 0x98 -> i.op = Ops.CBW;
             case 0x99 -> i.op = Ops.CWD;
             case 0x9a -> {
@@ -406,7 +406,7 @@ final class Decoder {
                 i.reg = 0;
                 i.rm = -1;
                 i.disp = i.addrSize == 8 ? s64() : i.addrSize == 4 ? u32() : u16();
-                i.seg = segFor(CpuState.DS);
+                i.seg = (byte) (segFor(CpuState.DS));
             }
             case 0xa4 -> stringOp(i, Ops.MOVS, 1);
             case 0xa5 -> stringOp(i, Ops.MOVS, i.size);
@@ -421,14 +421,14 @@ final class Decoder {
             case 0xae -> stringOp(i, Ops.SCAS, 1);
             case 0xaf -> stringOp(i, Ops.SCAS, i.size);
             case 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7 -> {
-                setSize(i, 1); i.op = Ops.MOV_R_I; i.reg = byteReg((b & 7) | (rex & 1) << 3); i.imm = u8();
+                setSize(i, 1); i.op = Ops.MOV_R_I; i.reg = (byte) (byteReg((b & 7) | (rex & 1) << 3)); i.imm = u8();
             }
             case 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf -> {
-                i.op = Ops.MOV_R_I; i.reg = (b & 7) | (rex & 1) << 3;
+                i.op = Ops.MOV_R_I; i.reg = (byte) ((b & 7) | (rex & 1) << 3);
                 i.imm = i.size == 8 ? s64() : immZ(i.size);
             }
-            case 0xc0 -> { setSize(i, 1); modrm(i, true); i.op = Ops.SHIFT_I; i.sub = regField; i.imm = u8(); }
-            case 0xc1 -> { modrm(i, false); i.op = Ops.SHIFT_I; i.sub = regField; i.imm = u8(); }
+            case 0xc0 -> { setSize(i, 1); modrm(i, true); i.op = Ops.SHIFT_I; i.sub = (short) (regField); i.imm = u8(); }
+            case 0xc1 -> { modrm(i, false); i.op = Ops.SHIFT_I; i.sub = (short) (regField); i.imm = u8(); }
             case 0xc2 -> { i.op = Ops.RET; setSize(i, stackOpSize()); i.imm = u16(); }
             case 0xc3 -> { i.op = Ops.RET; setSize(i, stackOpSize()); }
             case 0xc4, 0xc5 -> {
@@ -446,10 +446,10 @@ final class Decoder {
             case 0xcd -> { i.op = Ops.INT; i.imm = u8(); }
             case 0xce -> { if (!no64(i)) i.op = Ops.INTO; }
             case 0xcf -> i.op = Ops.IRET;
-            case 0xd0 -> { setSize(i, 1); modrm(i, true); i.op = Ops.SHIFT_I; i.sub = regField; i.imm = 1; }
-            case 0xd1 -> { modrm(i, false); i.op = Ops.SHIFT_I; i.sub = regField; i.imm = 1; }
-            case 0xd2 -> { setSize(i, 1); modrm(i, true); i.op = Ops.SHIFT_CL; i.sub = regField; }
-            case 0xd3 -> { modrm(i, false); i.op = Ops.SHIFT_CL; i.sub = regField; }
+            case 0xd0 -> { setSize(i, 1); modrm(i, true); i.op = Ops.SHIFT_I; i.sub = (short) (regField); i.imm = 1; }
+            case 0xd1 -> { modrm(i, false); i.op = Ops.SHIFT_I; i.sub = (short) (regField); i.imm = 1; }
+            case 0xd2 -> { setSize(i, 1); modrm(i, true); i.op = Ops.SHIFT_CL; i.sub = (short) (regField); }
+            case 0xd3 -> { modrm(i, false); i.op = Ops.SHIFT_CL; i.sub = (short) (regField); }
             case 0xd4 -> { if (!no64(i)) { i.op = Ops.AAM; i.imm = u8(); } }
             case 0xd5 -> { if (!no64(i)) { i.op = Ops.AAD; i.imm = u8(); } }
             case 0xd6 -> { if (!no64(i)) i.op = Ops.SALC; }
@@ -457,7 +457,7 @@ final class Decoder {
             case 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf -> {
                 modrm(i, false);
                 i.op = Ops.X87;
-                i.sub = (b & 7) << 8 | lastModrm;
+                i.sub = (short) ((b & 7) << 8 | lastModrm);
             }
             case 0xe0 -> { i.op = Ops.LOOPNE; i.imm = s8(); setSize(i, stackOpSize()); }
             case 0xe1 -> { i.op = Ops.LOOPE; i.imm = s8(); setSize(i, stackOpSize()); }
@@ -528,8 +528,8 @@ final class Decoder {
     private void stringOp(Insn i, int op, int size) {
         i.op = op;
         setSize(i, size);
-        i.seg = segFor(CpuState.DS);
-        i.sub = rep == 0xf3 ? 1 : rep == 0xf2 ? 2 : 0;
+        i.seg = (byte) (segFor(CpuState.DS));
+        i.sub = (short) (rep == 0xf3 ? 1 : rep == 0xf2 ? 2 : 0);
     }
 
     private void twoByte(Insn i, int b) {
@@ -562,16 +562,16 @@ final class Decoder {
                 int m = u8();
                 int cr = (m >>> 3) & 7 | (rex & 4) << 1;
                 if (lock && mode != MODE64 && cr == 0) cr = 8; // AMD's alternative encoding of CR8
-                i.reg = cr;
-                i.rm = m & 7 | (rex & 1) << 3;
+                i.reg = (byte) (cr);
+                i.rm = (byte) (m & 7 | (rex & 1) << 3);
                 setSize(i, mode == MODE64 ? 8 : 4);
                 i.op = b == 0x20 ? Ops.MOV_R_CR : Ops.MOV_CR_R;
                 if (cr != 0 && cr != 2 && cr != 3 && cr != 4 && cr != 8) ud(i);
             }
             case 0x21, 0x23 -> {
                 int m = u8();
-                i.reg = (m >>> 3) & 7;
-                i.rm = m & 7 | (rex & 1) << 3;
+                i.reg = (byte) ((m >>> 3) & 7);
+                i.rm = (byte) (m & 7 | (rex & 1) << 3);
                 setSize(i, mode == MODE64 ? 8 : 4);
                 i.op = b == 0x21 ? Ops.MOV_R_DR : Ops.MOV_DR_R;
                 if ((rex & 4) != 0) ud(i);
@@ -583,13 +583,13 @@ final class Decoder {
             case 0x34 -> i.op = Ops.UD;   // SYSENTER: not advertised (CPUID SEP clear)
             case 0x35 -> i.op = Ops.UD;
             case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> {
-                modrm(i, false); i.op = Ops.CMOV; i.sub = b & 15;
+                modrm(i, false); i.op = Ops.CMOV; i.sub = (short) (b & 15);
             }
             case 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f -> {
-                i.op = Ops.JCC; i.sub = b & 15; setSize(i, stackOpSize()); i.imm = i.size == 2 ? s16() : s32();
+                i.op = Ops.JCC; i.sub = (short) (b & 15); setSize(i, stackOpSize()); i.imm = i.size == 2 ? s16() : s32();
             }
             case 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f -> {
-                setSize(i, 1); modrm(i, true); i.op = Ops.SETCC; i.sub = b & 15;
+                setSize(i, 1); modrm(i, true); i.op = Ops.SETCC; i.sub = (short) (b & 15);
             }
             case 0xa0 -> { i.op = Ops.PUSH_SEG; i.sub = CpuState.FS; setSize(i, stackOpSize()); }
             case 0xa1 -> { i.op = Ops.POP_SEG; i.sub = CpuState.FS; setSize(i, stackOpSize()); }
@@ -616,7 +616,7 @@ final class Decoder {
                 modrm(i, false); i.imm = u8();
                 int r = regField;
                 if (r < 4) ud(i);
-                else { i.op = Ops.BT_I; i.sub = r - 4; }
+                else { i.op = Ops.BT_I; i.sub = (short) (r - 4); }
             }
             case 0xbb -> { modrm(i, false); i.op = Ops.BT_R; i.sub = 3; }
             case 0xbc -> { modrm(i, false); i.op = Ops.BSF; }   // TZCNT not advertised: F3 0F BC is BSF
@@ -632,7 +632,7 @@ final class Decoder {
                 if (r == 1 && i.rm < 0) i.op = (rex & 8) != 0 ? Ops.CMPXCHG16B : Ops.CMPXCHG8B;
                 else ud(i);  // RDRAND/RDSEED/RDPID not advertised
             }
-            case 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf -> { i.op = Ops.BSWAP; i.reg = (b & 7) | (rex & 1) << 3; }
+            case 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf -> { i.op = Ops.BSWAP; i.reg = (byte) ((b & 7) | (rex & 1) << 3); }
             case 0x77 -> i.op = Ops.EMMS;
             case 0x38 -> {
                 int b3 = u8();
@@ -649,7 +649,7 @@ final class Decoder {
 
     /** movzx/movsx with a byte source: the source register uses byte-register naming. */
     private void fixByteSource(Insn i) {
-        if (i.rm >= 0) i.rm = byteReg(i.rm);
+        if (i.rm >= 0) i.rm = (byte) (byteReg(i.rm));
     }
 
     private static boolean isSse(int b) {
@@ -666,7 +666,7 @@ final class Decoder {
         modrm(i, false);
         int mp = rep == 0xf3 ? 2 : rep == 0xf2 ? 3 : opsizePrefix ? 1 : 0;
         i.op = Ops.SSE;
-        i.sub = mp << 12 | opcode;
+        i.sub = (short) (mp << 12 | opcode);
         if (imm8) i.imm = u8();
         if ((rex & 8) != 0) i.prefixes |= Insn.REXW;
     }
@@ -682,7 +682,7 @@ final class Decoder {
             fixByteSource(i);
             i.size2 = 1;
         } else {
-            i.size2 = w ? 8 : opsizePrefix ? 2 : 4;
+            i.size2 = (byte) (w ? 8 : opsizePrefix ? 2 : 4);
         }
         setSize(i, w ? 8 : 4);
         i.op = rep == 0xf2 ? Ops.CRC32 : Ops.UD;
@@ -701,7 +701,7 @@ final class Decoder {
                 case 0xf9 -> i.op = Ops.RDTSCP;
                 default -> {
                     int r = (m >>> 3) & 7;
-                    i.rm = m & 7 | (rex & 1) << 3;
+                    i.rm = (byte) (m & 7 | (rex & 1) << 3);
                     if (r == 4) { i.op = Ops.SMSW; }
                     else if (r == 6) { i.op = Ops.LMSW; setSize(i, 2); }
                     else ud(i);

@@ -442,7 +442,7 @@ final class Interpreter extends SystemOps {
                 if (!list.isEmpty()) break;
                 return crossPageBlock(linear, phys, avail);
             }
-            i.offset = pos;
+            i.offset = (short) (pos);
             list.add(i);
             pos += i.len;
             if (list.size() >= MAX_BLOCK) break;
