@@ -35,7 +35,10 @@ import org.junit.Test;
  * <li>guest to host: a host echo server listens on HOST.sock_6000; the guest connects to CID 2 port 6000
  *     ({@code vsock-io send 2 6000 N}, 1 MiB and 64 KiB), and checks its pattern comes back; the host checks it
  *     received the pattern;</li>
- * <li>a guest connect to a host port nobody listens on is refused (RST: connection reset).</li>
+ * <li>a guest connect to a host port nobody listens on is refused (RST: connection reset);</li>
+ * <li>device reset: with a host connection open to a guest listener (port 5001), the guest unbinds its driver
+ *     (sysfs), which resets the device: the host's socket ends; after binding the driver again (a new activation)
+ *     the guest reaches the host once more.</li>
  * </ul>
  * Prints the guest's 1 MiB round-trip time and the host's.
  */
@@ -153,9 +156,18 @@ public class VsockIT {
                 for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
             }
         });
+        // The barrier on port 6002 answers only once the host's connection to 5001 is up (no sleeping on luck).
+        ServerSocketChannel barrier = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        barrier.bind(UnixDomainSocketAddress.of(Path.of(sock + "_6002")));
+        closeables.add(barrier);
+        String drv = "/sys/bus/virtio/drivers/vmw_vsock_virtio_transport";
         String command = "vsock-io listen 5000 " + CONNECTIONS + " & sleep 1; "
                 + "vsock-io send 2 6000 " + GUEST_BYTES + "; vsock-io send 2 6000 " + GUEST_SMALL + "; "
-                + "vsock-io send 2 6001 10; wait; echo vsock-guest-done";
+                + "vsock-io send 2 6001 10; wait; "
+                + "vsock-io listen 5001 1 & sleep 1; echo vsock-hold-ready; vsock-io send 2 6002 1; "
+                + "d=$(ls " + drv + " | grep virtio); echo $d >" + drv + "/unbind; echo vsock-unbound: $d; "
+                + "echo $d >" + drv + "/bind; echo vsock-bound: $(ls " + drv + " | grep -c virtio); "
+                + "vsock-io send 2 6000 1000; wait; echo vsock-guest-done";
         long started = System.nanoTime();
         try (LauncherProcess vm = LauncherProcess.start(home, deploy, GuestKit.logFile("VsockIT"), "run", "--timeout",
                 Integer.toString(GuestKit.RUN_SECONDS), "--vsock", "cid=3,path=" + sock,
@@ -183,6 +195,47 @@ public class VsockIT {
                         sent.get(i), echoes.get(i).get(GuestKit.RUN_SECONDS, TimeUnit.SECONDS));
             }
             double hostSeconds = (System.nanoTime() - t0) / 1e9;
+
+            // Device reset: a host connection into the guest, then the guest unbinds its driver.
+            assertNotNull("the guest listens on port 5001" + GuestKit.tail(vm.output(), 40),
+                    vm.await(l -> l.startsWith("vsock-hold-ready"), GuestKit.RUN_SECONDS));
+            SocketChannel held = SocketChannel.open(UnixDomainSocketAddress.of(sock));
+            closeables.add(held);
+            held.write(ByteBuffer.wrap("CONNECT 5001\nx".getBytes(StandardCharsets.US_ASCII)));
+            // "OK <port>\n" and the echoed x: the connection is through. Only then may the guest go on.
+            String setUp = CompletableFuture.supplyAsync(() -> {
+                StringBuilder got = new StringBuilder();
+                ByteBuffer one = ByteBuffer.allocate(1);
+                try {
+                    while (!got.toString().matches("OK \\d+\nx")) {
+                        one.clear();
+                        if (held.read(one) < 0) break;
+                        got.append((char) one.get(0));
+                    }
+                } catch (IOException e) {
+                    got.append(" (").append(e.getMessage()).append(')');
+                }
+                return got.toString();
+            }, r -> Thread.ofPlatform().daemon().start(r)).get(GuestKit.RUN_SECONDS, TimeUnit.SECONDS);
+            assertTrue("the held connection is set up and echoes: \"" + setUp + "\"" + GuestKit.tail(vm.output(), 40),
+                    setUp.matches("OK \\d+\nx"));
+            CompletableFuture<byte[]> rest = readAll(held);
+            try (SocketChannel b = barrier.accept()) {              // the guest waits on this connection for our answer
+                ByteBuffer one = ByteBuffer.allocate(1);
+                while (one.hasRemaining() && b.read(one) >= 0) { }
+                one.flip();
+                b.write(one);
+                b.shutdownOutput();
+                while (b.read(ByteBuffer.allocate(16)) >= 0) { }
+            }
+            // The guest now unbinds its driver: the device is reset and the held socket ends, with nothing more.
+            byte[] after;
+            try {
+                after = rest.get(GuestKit.RUN_SECONDS, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException reset) {
+                after = new byte[0];        // a connection reset is an end too
+            }
+            assertEquals("bytes after the device reset" + GuestKit.tail(vm.output(), 40), 0, after.length);
             boolean ended = vm.waitFor(GuestKit.RUN_SECONDS);
             String out = vm.output();
             String context = GuestKit.tail(out, 60);
@@ -194,13 +247,17 @@ public class VsockIT {
             String big = out.lines().map(String::strip).filter(l -> l.startsWith("vsock-io: send ok " + GUEST_BYTES + " ")).findFirst().orElse(null);
             assertNotNull("the guest's 1 MiB came back from the host" + context, big);
             assertTrue("the guest's 64 KiB came back" + context, out.contains("vsock-io: send ok " + GUEST_SMALL + " "));
+            assertTrue("the driver was unbound and bound again" + context, GuestKit.field(out, "vsock-unbound") != null
+                    && "1".equals(GuestKit.field(out, "vsock-bound")));
+            assertTrue("after the reset the guest reaches the host again" + context, out.contains("vsock-io: send ok 1000 "));
             assertTrue("a port nobody listens on is refused" + context,
                     out.lines().anyMatch(l -> l.contains("vsock-io: send FAIL connect 2:6001") && l.contains("reset")));
             List<byte[]> got = new ArrayList<>(hostReceived);
             got.sort(java.util.Comparator.comparingInt(b -> -b.length));
-            assertEquals("the host's echo server saw both guest connections", 2, got.size());
+            assertEquals("the host's echo server saw the guest's three connections", 3, got.size());
             assertArrayEquals("the host received the guest's 1 MiB pattern", pattern(GUEST_BYTES), got.get(0));
             assertArrayEquals(pattern(GUEST_SMALL), got.get(1));
+            assertArrayEquals(pattern(1000), got.get(2));
             double guestSeconds = Double.parseDouble(big.split(" ")[4]);
             System.out.printf("VsockIT: guest 1 MiB echoed by the host in %.2f s (%.0f KiB/s each way); host %d x %d KiB echoed by the guest in %.2f s"
                             + " (%.0f KiB/s each way); run %d s%n", guestSeconds, 1024 / guestSeconds, CONNECTIONS, HOST_BYTES / 1024, hostSeconds,
