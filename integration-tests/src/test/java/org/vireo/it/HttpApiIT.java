@@ -294,6 +294,9 @@ public class HttpApiIT extends VireoTestSupport {
         HttpResponse<String> text = call("GET", "/api/vms/" + name + "/console", null);
         assertEquals(200, text.statusCode());
         assertTrue(text.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+        // guest-made text is never taken for a page
+        assertEquals("nosniff", text.headers().firstValue("X-Content-Type-Options").orElse(null));
+        assertTrue(text.headers().firstValue("Content-Security-Policy").orElse("").contains("sandbox"));
         // no such VM: the handshake is refused with 404
         try {
             client.newWebSocketBuilder().buildAsync(URI.create(base().replaceFirst("^http", "ws") + "/api/vms/no-such-vm/console"),

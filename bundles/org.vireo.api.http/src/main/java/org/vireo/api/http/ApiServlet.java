@@ -136,6 +136,9 @@ public final class ApiServlet extends HttpServlet {
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         String method = req.getMethod();
         String path = req.getPathInfo() == null ? "/" : req.getPathInfo();
+        // Answers carry guest-made text (console output, device descriptions): never let a browser take it for a page.
+        resp.setHeader("X-Content-Type-Options", "nosniff");
+        resp.setHeader("Content-Security-Policy", "default-src 'none'; sandbox");
         try {
             boolean mutating = !method.equals("GET") && !method.equals("HEAD") && !method.equals("OPTIONS");
             boolean console = path.endsWith("/console") && "websocket".equalsIgnoreCase(req.getHeader("Upgrade"));
@@ -491,6 +494,7 @@ public final class ApiServlet extends HttpServlet {
     static void error(HttpServletResponse resp, int status, String message) throws IOException {
         if (resp.isCommitted()) return;
         resp.reset();
+        resp.setHeader("X-Content-Type-Options", "nosniff");
         if (status == 401) resp.setHeader("WWW-Authenticate", "Bearer realm=\"vireo\"");
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("error", message);
