@@ -70,9 +70,18 @@ public final class VsockKind implements DeviceKind {
             }
         }
         if (path == null) throw new IllegalArgumentException(opt + " needs path=HOST.sock, the Unix socket host programs connect to");
+        Path socket = Path.of(path).toAbsolutePath().normalize();
+        Path dir = socket.getParent();
+        if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
+            throw new IllegalArgumentException(opt + ": no directory " + dir + " for the socket " + socket);
+        }
+        if (java.nio.file.Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && (java.nio.file.Files.isRegularFile(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS) || java.nio.file.Files.isDirectory(socket))) {
+            throw new IllegalArgumentException(opt + ": " + socket + " exists and is not a socket");
+        }
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put(CID, cid == null ? DEFAULT_CID : cid);
-        settings.put(PATH, Path.of(path).toAbsolutePath().normalize().toString());
+        settings.put(PATH, socket.toString());
         return settings;
     }
 

@@ -53,6 +53,8 @@ public class VsockKindTest {
         refused("cid=4294967295,path=/tmp/v", "outside");
         refused("port=1,path=/tmp/v", "unknown setting 'port'");
         refused("path=", "needs a file name");
+        refused("path=/nonexistent-dir/v.sock", "no directory /nonexistent-dir");
+        refused("path=" + tmp.getRoot(), "is not a socket");
         try {
             parse("path=/tmp/v", 1);
             fail("a second --vsock");
