@@ -38,8 +38,9 @@ import org.junit.rules.TemporaryFolder;
  * only, as the test checks), a VM created through the API, and headless Chromium (Debian's {@code chromium}, driven
  * through its DevTools protocol with the JDK's WebSocket client) that opens the page, sees the VM in the list, adds an
  * rng device with the page's form, presses Start, reads {@code VIREO-INIT-READY} from the xterm.js console widget,
- * types a command into it (the guest's shell answers through the same WebSocket), pulls the plug and removes the
- * device. The page's screenshot (taken once the guest is ready) is kept as
+ * types a command into it (the guest's shell answers through the same WebSocket), hot-plugs a disk through the API
+ * (the guest's console shows virtio_blk's vda) and removes it with the page's button while the guest runs, pulls the
+ * plug and removes the rng. The page's screenshot (taken once the guest is ready) is kept as
  * {@code target/guest-tests/web-console.png}. Skips, saying why, without the guest kit or Chromium.
  */
 public class WebConsoleIT {
@@ -84,7 +85,7 @@ public class WebConsoleIT {
 
             // A VM of the guest kit whose init, once ready, starts an interactive shell on the serial console.
             HttpResponse<String> created = post(base + "/api/vms",
-                    "{\"name\":\"web\",\"settings\":{\"memory.mib\":256,\"cmdline\":\"console=ttyS0 vireo.shell=1\"}}");
+                    "{\"name\":\"web\",\"settings\":{\"memory.mib\":256,\"hotplug.slot\":true,\"cmdline\":\"console=ttyS0 vireo.shell=1\"}}");
             assertEquals(created.body(), 201, created.statusCode());
 
             Path profile = Files.createDirectories(dir.resolve("chromium"));
@@ -117,6 +118,21 @@ public class WebConsoleIT {
                     page.call("Input.dispatchKeyEvent", Map.of("type", "keyUp", "key", "Enter", "code", "Enter", "windowsVirtualKeyCode", 13));
                     typed = page.poll("window.vireoConsoleText().includes('WEB-42')", 60);
                 }
+                // Hot-plug through the API while the guest runs: its pciehp finds the disk and virtio_blk names it.
+                boolean hotplugged = false;
+                if (typed) {
+                    Path disk = dir.resolve("disk1.img");
+                    try (var f = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
+                        f.setLength(16 << 20);
+                    }
+                    HttpResponse<String> added = post(base + "/api/vms/web/devices",
+                            "{\"type\":\"blk\",\"name\":\"disk1\",\"settings\":{\"virtio.transport\":\"pci\",\"path\":\"" + disk + "\"}}");
+                    assertEquals(added.body(), 201, added.statusCode());
+                    hotplugged = page.poll("window.vireoConsoleText().includes('[vda]')", 90);
+                }
+                // The page lists it where the transport plugged it: behind the hot-plug port, bus 1.
+                boolean listed = hotplugged && page.poll("[...document.querySelectorAll('#devices tbody tr')].some(r => r.cells[0].textContent === 'disk1'"
+                        + " && r.cells[3].textContent.startsWith('pci 01:'))", 30);
                 String text = page.eval("window.vireoConsoleText()").get("value").getAsString();
                 Files.writeString(GuestKit.logFile("WebConsoleIT-console"), text);
                 byte[] png = page.screenshot();
@@ -130,6 +146,12 @@ public class WebConsoleIT {
                 assertTrue("a PNG", png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G');
                 assertTrue("the guest's shell did not answer 'echo WEB-$((6*7))' typed into the widget with WEB-42; it shows:"
                         + GuestKit.tail(text, 15), typed);
+                assertTrue("the guest did not find the disk hot-plugged through the API (no [vda] on its console):"
+                        + GuestKit.tail(text, 15), hotplugged);
+                assertTrue("the page does not list disk1 as plugged on bus 1", listed);
+                // Removed with the page's button while the guest runs: it releases the slot, then the row goes.
+                page.eval("[...document.querySelectorAll('#devices tbody tr')].find(r => r.cells[0].textContent === 'disk1').querySelector('button').click()");
+                page.await("![...document.querySelectorAll('#devices tbody tr')].some(r => r.cells[0].textContent === 'disk1')", 60);
                 // the device row says where the transport plugged it
                 page.await("[...document.querySelectorAll('#devices tbody tr')].some(r => r.cells[0].textContent === 'rng0'"
                         + " && r.cells[3].textContent.startsWith('pci 00:'))", 30);
