@@ -18,7 +18,8 @@ import java.util.Map;
  * <ul>
  * <li>{@code target SIZE}: the balloon's new size (bytes, or with K, M or G; whole MiB); answers {@code ok N pages};</li>
  * <li>{@code stats}: asks the guest for fresh statistics and answers what the device has now, one line:
- *     {@code target=N actual=N inflated=N deflated=N reported-bytes=N discarded-bytes=N} and the guest's statistics as
+ *     {@code target=N actual=N inflated=N deflated=N reported-bytes=N discarded-bytes=N guest-resident-bytes=N} (the
+ *     guest RAM the host holds now, -1 before the driver starts) and the guest's statistics as
  *     {@code name=value}.</li>
  * </ul>
  * Anything else is answered {@code error: ...}. Closing stops the thread and removes the socket file.
@@ -131,7 +132,8 @@ final class BalloonControl implements AutoCloseable {
         StringBuilder out = new StringBuilder();
         out.append("target=").append(device.targetPages()).append(" actual=").append(device.actualPages())
                 .append(" inflated=").append(device.inflatedPages()).append(" deflated=").append(device.deflatedPages())
-                .append(" reported-bytes=").append(device.reportedBytes()).append(" discarded-bytes=").append(device.discardedBytes());
+                .append(" reported-bytes=").append(device.reportedBytes()).append(" discarded-bytes=").append(device.discardedBytes())
+                .append(" guest-resident-bytes=").append(device.guestResidentBytes());
         for (Map.Entry<String, Long> e : device.stats().entrySet()) out.append(' ').append(e.getKey()).append('=').append(e.getValue());
         return out.toString();
     }

@@ -57,6 +57,7 @@ public final class BalloonDevice implements VirtioDevice, AutoCloseable {
 
     private final String name;
     private final boolean deflateOnOom;
+    private final boolean reporting;
     private final ReentrantLock lock = new ReentrantLock();
     private final RateLimitedLog log = new RateLimitedLog(LOG);
     private final ActivationGuard activations;
@@ -73,10 +74,16 @@ public final class BalloonDevice implements VirtioDevice, AutoCloseable {
             discarded = new AtomicLong();
 
     public BalloonDevice(String name, int targetPages, boolean deflateOnOom) {
+        this(name, targetPages, deflateOnOom, true);
+    }
+
+    /** @param reporting whether to offer free page reporting (VIRTIO_BALLOON_F_PAGE_REPORTING) */
+    public BalloonDevice(String name, int targetPages, boolean deflateOnOom, boolean reporting) {
         if (targetPages < 0) throw new IllegalArgumentException("a balloon target is not negative: " + targetPages);
         this.name = name;
         this.targetPages = targetPages;
         this.deflateOnOom = deflateOnOom;
+        this.reporting = reporting;
         this.activations = new ActivationGuard(LOG, "virtio-balloon " + name, lock);
     }
 
@@ -86,7 +93,7 @@ public final class BalloonDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public long offeredFeatures() {
-        return (1L << F_STATS_VQ) | (1L << F_PAGE_REPORTING) | (deflateOnOom ? 1L << F_DEFLATE_ON_OOM : 0);
+        return (1L << F_STATS_VQ) | (reporting ? 1L << F_PAGE_REPORTING : 0) | (deflateOnOom ? 1L << F_DEFLATE_ON_OOM : 0);
     }
 
     @Override public int queueCount() { return 4; }
@@ -152,6 +159,15 @@ public final class BalloonDevice implements VirtioDevice, AutoCloseable {
 
     public long discardedBytes() { return discarded.get(); }
 
+    /**
+     * Bytes of guest RAM the host holds now ({@link GuestMemory#residentBytes()}: pages touched and not given back),
+     * -1 when not activated or unknown.
+     */
+    public long guestResidentBytes() {
+        ActivationGuard.Activation act = activations.current();
+        return act == null ? -1 : act.context().memory().residentBytes();
+    }
+
     /** The guest's last statistics (name to value; memory in bytes), empty before the first. */
     public Map<String, Long> stats() { return stats; }
 
@@ -195,7 +211,15 @@ public final class BalloonDevice implements VirtioDevice, AutoCloseable {
         } finally {
             lock.unlock();
         }
-        activations.activate(context);
+        ActivationGuard.Activation act = activations.activate(context);
+        // Linux queues (and kicks) its first stats buffer while probing, before DRIVER_OK, and not again: take it now.
+        lock.lock();
+        try {
+            int stats = indexOf(Role.STATS);
+            if (stats >= 0) takeStats(act, stats);
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override

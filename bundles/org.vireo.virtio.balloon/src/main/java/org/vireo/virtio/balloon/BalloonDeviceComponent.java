@@ -51,6 +51,10 @@ public final class BalloonDeviceComponent {
                         + "(its MemTotal then does not shrink as the balloon inflates)")
         boolean deflate_on_oom() default false;
 
+        @AttributeDefinition(name = "Free page reporting", required = false,
+                description = "Offer VIRTIO_BALLOON_F_PAGE_REPORTING: the guest reports free memory, which goes back to the host")
+        boolean reporting() default true;
+
         @AttributeDefinition(name = "Control socket", required = false,
                 description = "A Unix domain socket path where host programs set the target and read statistics, one "
                         + "command a line: 'target SIZE' (bytes, or with K, M or G), 'stats'; empty: none")

@@ -23,12 +23,13 @@ import org.vireo.virtio.kind.Settings;
 @Component(service = DeviceKind.class, property = DeviceKind.LABEL_PROPERTY + "=balloon")
 public final class BalloonKind implements DeviceKind {
     private static final List<Setting> SETTINGS = MetaTypeSettings.of(BalloonDeviceComponent.Config.class);
-    private static final RunOption BALLOON = new RunOption("--balloon", "target=SIZE,control=PATH,deflate-on-oom", false, 60, """
+    private static final RunOption BALLOON = new RunOption("--balloon", "target=SIZE,control=PATH,deflate-on-oom,no-reporting", false, 60, """
             virtio-balloon (balloon0; the guest's virtio_balloon driver): the host takes memory back from the
             guest. target=SIZE (K, M or G) starts it inflated; control=PATH opens a Unix socket where a host
             program writes "target SIZE" to inflate or deflate and "stats" to read the guest's memory statistics
-            (also dev:balloon in the shell); deflate-on-oom lets the guest take pages back when it runs out. Pages
-            the guest gives up, and the free pages it reports (free page reporting), return to the host""", true);
+            (also dev:balloon in the shell); deflate-on-oom lets the guest take pages back when it runs out;
+            no-reporting turns free page reporting off. Pages the guest gives up, and the free pages it reports,
+            return to the host""", true);
 
     @Override public String label() { return "balloon"; }
 
@@ -49,6 +50,7 @@ public final class BalloonKind implements DeviceKind {
         if (o.value() == null || o.value().isEmpty()) return settings;
         for (String part : o.value().split(",")) {
             if (part.equals("deflate-on-oom")) settings.put("deflate.on.oom", true);
+            else if (part.equals("no-reporting")) settings.put("reporting", false);
             else if (part.startsWith("target=")) {
                 long bytes = parseSize(o.spelled(), part.substring(7));
                 settings.put("target.mib", (int) (bytes >> 20));
@@ -61,7 +63,7 @@ public final class BalloonKind implements DeviceKind {
                 }
             } else {
                 throw new IllegalArgumentException(o.spelled() + ": unknown balloon option \"" + part
-                        + "\" (use target=SIZE, control=PATH, deflate-on-oom)");
+                        + "\" (use target=SIZE, control=PATH, deflate-on-oom, no-reporting)");
             }
         }
         return settings;
@@ -91,6 +93,7 @@ public final class BalloonKind implements DeviceKind {
         Settings s = Settings.of(SETTINGS, settings);
         StringBuilder out = new StringBuilder(name + ": virtio-balloon, target " + s.integer("target.mib") + " MiB");
         if (s.bool("deflate.on.oom")) out.append(", deflate on OOM");
+        if (!s.bool("reporting")) out.append(", no free page reporting");
         if (!s.string("control").isEmpty()) out.append(", control socket ").append(s.string("control"));
         return out.toString();
     }
@@ -100,7 +103,7 @@ public final class BalloonKind implements DeviceKind {
         Settings s = Settings.of(SETTINGS, configuration);
         int mib = s.integer("target.mib");
         if (mib < 0 || mib > (8 << 20)) throw new IllegalArgumentException("target.mib must be 0 to 8388608, not " + mib);
-        BalloonDevice device = new BalloonDevice(s.string(Setting.DEVICE_NAME), mib * 256, s.bool("deflate.on.oom"));
+        BalloonDevice device = new BalloonDevice(s.string(Setting.DEVICE_NAME), mib * 256, s.bool("deflate.on.oom"), s.bool("reporting"));
         String control = s.string("control");
         if (control.isEmpty()) return new DeviceInstance(device, Map.of(), device);
         BalloonControl socket;

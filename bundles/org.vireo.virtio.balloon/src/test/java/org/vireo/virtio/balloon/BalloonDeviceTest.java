@@ -65,6 +65,7 @@ public class BalloonDeviceTest {
     public void offersStatsAndReportingAndNumbersQueuesAsLinuxDoes() throws Exception {
         assertEquals((1L << BalloonDevice.F_STATS_VQ) | (1L << BalloonDevice.F_PAGE_REPORTING), device.offeredFeatures());
         assertEquals(1L << BalloonDevice.F_DEFLATE_ON_OOM, new BalloonDevice("b", 0, true).offeredFeatures() & (1L << BalloonDevice.F_DEFLATE_ON_OOM));
+        assertEquals(1L << BalloonDevice.F_STATS_VQ, new BalloonDevice("b", 0, false, false).offeredFeatures());
         // Without STATS_VQ the reporting queue is queue 2.
         h = DeviceHarness.builder(device).memoryBytes(MEMORY).queueSize(128).wantedFeatures(1L << BalloonDevice.F_PAGE_REPORTING).build();
         h.activate();
@@ -195,7 +196,7 @@ public class BalloonDeviceTest {
         assertEquals("balloon0: virtio-balloon, target 64 MiB, deflate on OOM", kind.describe("balloon0", settings));
         String bad = org.junit.Assert.assertThrows(IllegalArgumentException.class, () -> kind.parseRunOption(
                 new org.vireo.virtio.kind.RunOption.Occurrence(option, "--balloon", "size=1G", "balloon0", java.util.List.of(), 0))).getMessage();
-        assertEquals("--balloon: unknown balloon option \"size=1G\" (use target=SIZE, control=PATH, deflate-on-oom)", bad);
+        assertEquals("--balloon: unknown balloon option \"size=1G\" (use target=SIZE, control=PATH, deflate-on-oom, no-reporting)", bad);
         assertTrue(org.junit.Assert.assertThrows(IllegalArgumentException.class, () -> kind.parseRunOption(
                 new org.vireo.virtio.kind.RunOption.Occurrence(option, "--balloon", null, "balloon1", java.util.List.of(), 1))).getMessage().contains("twice"));
     }
