@@ -23,7 +23,7 @@ import org.vireo.virtio.kind.Settings;
 @Component(service = DeviceKind.class, property = DeviceKind.LABEL_PROPERTY + "=balloon")
 public final class BalloonKind implements DeviceKind {
     private static final List<Setting> SETTINGS = MetaTypeSettings.of(BalloonDeviceComponent.Config.class);
-    private static final RunOption BALLOON = new RunOption("--balloon", "target=SIZE,control=PATH,deflate-on-oom,no-reporting", false, 60, """
+    private static final RunOption BALLOON = new RunOption("--balloon", "target=SIZE,control=PATH,deflate-on-oom,no-reporting", false, 70, """
             virtio-balloon (balloon0; the guest's virtio_balloon driver): the host takes memory back from the
             guest. target=SIZE (K, M or G) starts it inflated; control=PATH opens a Unix socket where a host
             program writes "target SIZE" to inflate or deflate and "stats" to read the guest's memory statistics
@@ -35,7 +35,7 @@ public final class BalloonKind implements DeviceKind {
 
     @Override public String factoryPid() { return BalloonDeviceComponent.PID; }
 
-    @Override public int order() { return 60; }
+    @Override public int order() { return 70; }
 
     @Override public String description() { return "virtio-balloon: memory the host takes back from the guest, statistics, free page reporting"; }
 
