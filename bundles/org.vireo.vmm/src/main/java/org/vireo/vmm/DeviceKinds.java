@@ -31,7 +31,16 @@ final class DeviceKinds {
     /** The kinds listed in META-INF/services of the jars on this class's class path (a run without a framework). */
     static DeviceKinds fromClassPath() {
         List<DeviceKind> found = new ArrayList<>();
-        ServiceLoader.load(DeviceKind.class, DeviceKinds.class.getClassLoader()).forEach(found::add);
+        var providers = ServiceLoader.load(DeviceKind.class, DeviceKinds.class.getClassLoader()).iterator();
+        while (true) {
+            try {
+                if (!providers.hasNext()) break;
+                found.add(providers.next());
+            } catch (java.util.ServiceConfigurationError | ExceptionInInitializerError e) {
+                // A broken kind on the class path costs its own options, not the run.
+                System.getLogger(DeviceKinds.class.getName()).log(System.Logger.Level.WARNING, "a device kind could not be loaded: " + e);
+            }
+        }
         return new DeviceKinds(found);
     }
 
