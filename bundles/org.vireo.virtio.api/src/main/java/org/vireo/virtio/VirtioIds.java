@@ -6,6 +6,7 @@ public final class VirtioIds {
     public static final int BLOCK = 2;
     public static final int CONSOLE = 3;
     public static final int RNG = 4;
+    public static final int BALLOON = 5;
     public static final int VSOCK = 19;
     public static final int FS = 26;
 
@@ -20,6 +21,7 @@ public final class VirtioIds {
             case BLOCK -> "blk";
             case CONSOLE -> "console";
             case RNG -> "rng";
+            case BALLOON -> "balloon";
             case VSOCK -> "vsock";
             case FS -> "fs";
             default -> "id" + id;

@@ -35,7 +35,7 @@ import org.vireo.virtio.device.VirtqueueException;
  * guest RAM is skipped and warned about once per kind, a ring the guest breaks ends in NEEDS_RESET.
  */
 public final class BalloonDevice implements VirtioDevice, AutoCloseable {
-    public static final int DEVICE_ID = 5;
+    public static final int DEVICE_ID = org.vireo.virtio.VirtioIds.BALLOON;
     public static final int F_MUST_TELL_HOST = 0, F_STATS_VQ = 1, F_DEFLATE_ON_OOM = 2, F_FREE_PAGE_HINT = 3, F_PAGE_POISON = 4,
             F_PAGE_REPORTING = 5;
     public static final int QUEUE_SIZE = 128;
