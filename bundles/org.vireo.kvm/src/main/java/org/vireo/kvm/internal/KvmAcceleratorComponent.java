@@ -54,7 +54,13 @@ public final class KvmAcceleratorComponent implements KvmAccelerator {
     }
 
     private void probe(String device) {
-        KvmStatus s = KvmStatus.probe(device); // never throws
+        KvmStatus s;
+        try {
+            s = KvmStatus.probe(device); // never throws, short of a VM error
+        } catch (Throwable t) {
+            status.completeExceptionally(t); // status() then fails instead of waiting for ever
+            throw t;
+        }
         LOG.log(System.Logger.Level.DEBUG, s::toString);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(AVAILABLE_PROPERTY, s.available());
