@@ -50,7 +50,16 @@ public final class KvmAcceleratorComponent implements KvmAccelerator {
         }
         Thread probe = new Thread(() -> probe(config.device()), "vireo-kvm-probe");
         probe.setDaemon(true);
+        probeThread = probe;
         probe.start();
+    }
+
+    private volatile Thread probeThread;
+
+    /** For tests: waits until the probe has answered and the registration carries the answer. */
+    void awaitProbe() throws InterruptedException {
+        Thread t = probeThread;
+        if (t != null) t.join();
     }
 
     private void probe(String device) {
@@ -62,6 +71,8 @@ public final class KvmAcceleratorComponent implements KvmAccelerator {
             throw t;
         }
         LOG.log(System.Logger.Level.DEBUG, s::toString);
+        // The answer first: listeners told of the new properties below run on this thread and may ask status().
+        status.complete(s);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(AVAILABLE_PROPERTY, s.available());
         props.put(STATE_PROPERTY, s.state().name());
@@ -75,7 +86,6 @@ public final class KvmAcceleratorComponent implements KvmAccelerator {
                 }
             }
         }
-        status.complete(s);
     }
 
     @Deactivate

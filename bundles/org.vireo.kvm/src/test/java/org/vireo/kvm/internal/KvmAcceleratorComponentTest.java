@@ -69,14 +69,15 @@ public class KvmAcceleratorComponentTest {
     }
 
     @Test
-    public void withoutKvmTheServiceSaysWhyAndRefusesToOpen() {
+    public void withoutKvmTheServiceSaysWhyAndRefusesToOpen() throws InterruptedException {
         KvmAcceleratorComponent c = new KvmAcceleratorComponent();
         c.activate(context(), config("/nonexistent/kvm"));
         assertEquals(1, registered.size());
         Registered r = registered.get(0);
         assertSame(KvmAccelerator.class, r.type());
         assertSame(c, r.service());
-        assertFalse(c.usable()); // waits for the probe, which then has set the properties
+        c.awaitProbe();
+        assertFalse(c.usable());
         assertEquals(false, r.properties().get(KvmAccelerator.AVAILABLE_PROPERTY));
         assertEquals("UNAVAILABLE", r.properties().get(KvmAccelerator.STATE_PROPERTY));
         assertTrue((String) r.properties().get(KvmAccelerator.REASON_PROPERTY), ((String) r.properties().get(KvmAccelerator.REASON_PROPERTY)).startsWith("no /nonexistent/kvm"));
@@ -89,7 +90,7 @@ public class KvmAcceleratorComponentTest {
 
     /** Nobody asked for KVM when the component starts: what it found is said only at DEBUG (issue 9). */
     @Test
-    public void theProbeIsQuietWhateverItFinds() {
+    public void theProbeIsQuietWhateverItFinds() throws InterruptedException {
         java.util.logging.Logger jul = java.util.logging.Logger.getLogger(KvmAcceleratorComponent.class.getName());
         List<java.util.logging.LogRecord> records = new ArrayList<>();
         java.util.logging.Handler handler = new java.util.logging.Handler() {
@@ -104,7 +105,7 @@ public class KvmAcceleratorComponentTest {
             for (String device : List.of("/nonexistent/kvm", "/dev/null", Kvm.DEFAULT_DEVICE)) {
                 KvmAcceleratorComponent c = new KvmAcceleratorComponent();
                 c.activate(context(), config(device));
-                c.status(); // the probe runs on its own thread: wait for what it logs
+                c.awaitProbe(); // the probe runs on its own thread: wait for what it logs
                 c.deactivate();
             }
         } finally {
@@ -123,9 +124,10 @@ public class KvmAcceleratorComponentTest {
     }
 
     @Test
-    public void onThisHostTheServiceMatchesTheProbe() {
+    public void onThisHostTheServiceMatchesTheProbe() throws InterruptedException {
         KvmAcceleratorComponent c = new KvmAcceleratorComponent();
         c.activate(context(), config(Kvm.DEFAULT_DEVICE));
+        c.awaitProbe();
         KvmStatus probe = KvmStatus.probe();
         assertEquals(probe.state(), c.status().state());
         assertEquals(probe.available(), registered.get(0).properties().get(KvmAccelerator.AVAILABLE_PROPERTY));
@@ -139,11 +141,11 @@ public class KvmAcceleratorComponentTest {
 
     /** The service is registered at activation; the probe, on its own thread, adds its answer to that registration. */
     @Test
-    public void theProbesAnswerArrivesAsPropertiesOfTheRegistration() {
+    public void theProbesAnswerArrivesAsPropertiesOfTheRegistration() throws InterruptedException {
         KvmAcceleratorComponent c = new KvmAcceleratorComponent();
         c.activate(context(), config("/nonexistent/kvm"));
         assertEquals(1, registered.size());
-        c.status();
+        c.awaitProbe();
         assertEquals("UNAVAILABLE", registered.get(0).properties().get(KvmAccelerator.STATE_PROPERTY));
         c.deactivate();
         c.deactivate(); // twice is harmless
