@@ -47,6 +47,21 @@ public final class DeviceRegistration implements AutoCloseable {
     }
 
     /**
+     * What a device component's activation does: {@link #register}, or, when the configuration is invalid or a host
+     * resource cannot be opened, an ERROR "virtio-LABEL 'NAME' not created: why" and null (the component registers
+     * nothing and stays active, so a corrected configuration can replace it).
+     */
+    public static DeviceRegistration registerOrLog(BundleContext context, DeviceKind kind, Map<String, Object> configuration) {
+        try {
+            return register(context, kind, configuration);
+        } catch (IOException | IllegalArgumentException e) {
+            String name = Settings.of(kind.settings(), configuration).string(Setting.DEVICE_NAME);
+            LOG.log(System.Logger.Level.ERROR, "virtio-" + kind.label() + " '" + name + "' not created: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
      * Makes the device, not yet registered: a component that publishes more (the host end of a link) does so before
      * {@link #publish()}.
      */

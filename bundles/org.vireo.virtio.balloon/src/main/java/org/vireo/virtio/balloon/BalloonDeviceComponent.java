@@ -1,6 +1,5 @@
 package org.vireo.virtio.balloon;
 
-import java.io.IOException;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -13,8 +12,6 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.kind.DeviceRegistration;
-import org.vireo.virtio.kind.Setting;
-import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-balloon device per factory configuration {@code org.vireo.virtio.balloon}, registered as a
@@ -27,7 +24,6 @@ import org.vireo.virtio.kind.Settings;
 public final class BalloonDeviceComponent {
     public static final String PID = "org.vireo.virtio.balloon";
 
-    private static final System.Logger LOG = System.getLogger(BalloonDeviceComponent.class.getName());
 
     @ObjectClassDefinition(name = "Vireo virtio memory balloon",
             description = "A virtio-balloon device: the host sets how much memory the guest gives back; statistics and free page reporting")
@@ -66,12 +62,7 @@ public final class BalloonDeviceComponent {
 
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
-        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
-        try {
-            registration = DeviceRegistration.register(context, kind, properties);
-        } catch (IOException | IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-balloon '" + name + "' not created: " + e.getMessage());
-        }
+        registration = DeviceRegistration.registerOrLog(context, kind, properties);
     }
 
     @Deactivate

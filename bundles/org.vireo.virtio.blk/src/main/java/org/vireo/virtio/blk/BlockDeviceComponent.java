@@ -1,6 +1,5 @@
 package org.vireo.virtio.blk;
 
-import java.io.IOException;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -13,8 +12,6 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.kind.DeviceRegistration;
-import org.vireo.virtio.kind.Setting;
-import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-blk device per factory configuration {@code org.vireo.virtio.blk}, registered as a {@link VirtioDevice}
@@ -26,7 +23,6 @@ import org.vireo.virtio.kind.Settings;
 public final class BlockDeviceComponent {
     public static final String PID = "org.vireo.virtio.blk";
 
-    private static final System.Logger LOG = System.getLogger(BlockDeviceComponent.class.getName());
 
     @ObjectClassDefinition(name = "Vireo virtio block device",
             description = "A virtio-blk disk backed by a raw image file")
@@ -56,12 +52,7 @@ public final class BlockDeviceComponent {
 
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
-        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
-        try {
-            registration = DeviceRegistration.register(context, kind, properties);
-        } catch (IOException | IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-blk '" + name + "' not created: " + e.getMessage());
-        }
+        registration = DeviceRegistration.registerOrLog(context, kind, properties);
     }
 
     @Deactivate

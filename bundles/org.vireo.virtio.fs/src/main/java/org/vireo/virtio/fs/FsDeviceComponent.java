@@ -1,6 +1,5 @@
 package org.vireo.virtio.fs;
 
-import java.io.IOException;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -13,8 +12,6 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.kind.DeviceRegistration;
-import org.vireo.virtio.kind.Setting;
-import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-fs device per factory configuration {@code org.vireo.virtio.fs}, registered as a {@link VirtioDevice}
@@ -26,7 +23,6 @@ import org.vireo.virtio.kind.Settings;
 public final class FsDeviceComponent {
     public static final String PID = "org.vireo.virtio.fs";
 
-    private static final System.Logger LOG = System.getLogger(FsDeviceComponent.class.getName());
 
     @ObjectClassDefinition(name = "Vireo virtio file system device",
             description = "A host directory shared with the guest (virtio-fs, FUSE served inside the VMM)")
@@ -62,12 +58,7 @@ public final class FsDeviceComponent {
 
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
-        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
-        try {
-            registration = DeviceRegistration.register(context, kind, properties);
-        } catch (IOException | IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-fs '" + name + "' not created: " + e.getMessage());
-        }
+        registration = DeviceRegistration.registerOrLog(context, kind, properties);
     }
 
     @Deactivate

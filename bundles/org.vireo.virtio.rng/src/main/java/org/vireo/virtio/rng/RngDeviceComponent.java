@@ -1,6 +1,5 @@
 package org.vireo.virtio.rng;
 
-import java.io.IOException;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -13,8 +12,6 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.kind.DeviceRegistration;
-import org.vireo.virtio.kind.Setting;
-import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-rng device per factory configuration {@code org.vireo.virtio.rng}, registered as a {@link VirtioDevice}
@@ -28,7 +25,6 @@ public final class RngDeviceComponent {
     /** The {@code source} value that selects the JVM's SecureRandom instead of a file. */
     public static final String SECURE_RANDOM = "securerandom";
 
-    private static final System.Logger LOG = System.getLogger(RngDeviceComponent.class.getName());
 
     @ObjectClassDefinition(name = "Vireo virtio entropy device", description = "A virtio-rng device feeding the guest random bytes")
     public @interface Config {
@@ -52,12 +48,7 @@ public final class RngDeviceComponent {
 
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
-        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
-        try {
-            registration = DeviceRegistration.register(context, kind, properties);
-        } catch (IOException | IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-rng '" + name + "' not created: " + e.getMessage());
-        }
+        registration = DeviceRegistration.registerOrLog(context, kind, properties);
     }
 
     @Deactivate

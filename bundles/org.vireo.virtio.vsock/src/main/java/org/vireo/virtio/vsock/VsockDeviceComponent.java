@@ -1,6 +1,5 @@
 package org.vireo.virtio.vsock;
 
-import java.io.IOException;
 import java.util.Map;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -13,8 +12,6 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.vireo.virtio.device.VirtioDevice;
 import org.vireo.virtio.kind.DeviceRegistration;
-import org.vireo.virtio.kind.Setting;
-import org.vireo.virtio.kind.Settings;
 
 /**
  * One virtio-vsock device per factory configuration {@code org.vireo.virtio.vsock}, registered as a
@@ -26,7 +23,6 @@ import org.vireo.virtio.kind.Settings;
 public final class VsockDeviceComponent {
     public static final String PID = "org.vireo.virtio.vsock";
 
-    private static final System.Logger LOG = System.getLogger(VsockDeviceComponent.class.getName());
 
     @ObjectClassDefinition(name = "Vireo virtio socket device",
             description = "A virtio-vsock device: guest sockets reach host processes through a Unix domain socket (Firecracker's model)")
@@ -56,12 +52,7 @@ public final class VsockDeviceComponent {
 
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
-        String name = Settings.of(kind.settings(), properties).string(Setting.DEVICE_NAME);
-        try {
-            registration = DeviceRegistration.register(context, kind, properties);
-        } catch (IOException | IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.ERROR, "virtio-vsock '" + name + "' not created: " + e.getMessage());
-        }
+        registration = DeviceRegistration.registerOrLog(context, kind, properties);
     }
 
     @Deactivate
