@@ -16,4 +16,17 @@ public final class VirtioProperties {
     public static final String RING = "virtio.ring";
 
     private VirtioProperties() {}
+
+    /**
+     * {@code value} escaped for the value side of an OSGi (LDAP) filter such as {@code (machine.name=VALUE)}: a
+     * backslash before each {@code \ * ( )}, so a user's name can never widen or break the filter.
+     */
+    public static String filterValue(String value) {
+        StringBuilder b = new StringBuilder(value.length());
+        for (char c : value.toCharArray()) {
+            if (c == '\\' || c == '*' || c == '(' || c == ')') b.append('\\');
+            b.append(c);
+        }
+        return b.toString();
+    }
 }

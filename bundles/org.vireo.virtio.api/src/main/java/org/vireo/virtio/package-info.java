@@ -1,4 +1,4 @@
 /** Virtio constants shared by devices, transports and drivers (OASIS virtio 1.x, modern devices only). */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.vireo.virtio;

@@ -121,7 +121,7 @@ final class OsgiWiring implements MachineWiring {
 
     private Filter filter(Class<?> service, String... keyValues) {
         StringBuilder f = new StringBuilder("(&(objectClass=").append(service.getName()).append(')');
-        for (int i = 0; i < keyValues.length; i += 2) f.append('(').append(keyValues[i]).append('=').append(escape(keyValues[i + 1])).append(')');
+        for (int i = 0; i < keyValues.length; i += 2) f.append('(').append(keyValues[i]).append('=').append(VirtioProperties.filterValue(keyValues[i + 1])).append(')');
         try {
             return context.createFilter(f.append(')').toString());
         } catch (InvalidSyntaxException e) {
@@ -129,14 +129,6 @@ final class OsgiWiring implements MachineWiring {
         }
     }
 
-    private static String escape(String value) {
-        StringBuilder b = new StringBuilder();
-        for (char c : value.toCharArray()) {
-            if (c == '\\' || c == '*' || c == '(' || c == ')') b.append('\\');
-            b.append(c);
-        }
-        return b.toString();
-    }
 
     private static void unregister(ServiceRegistration<?> registration) {
         try {

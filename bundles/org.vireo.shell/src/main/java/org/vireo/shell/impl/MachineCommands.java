@@ -22,6 +22,7 @@ import org.vireo.bus.pci.PciBus;
 import org.vireo.bus.pci.PciFunction;
 import org.vireo.machine.Machine;
 import org.vireo.memory.MemoryRegion;
+import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.VirtioTransportInfo;
 
 /**
@@ -97,7 +98,7 @@ public final class MachineCommands {
         BundleContext c = context;
         if (c == null) return List.of();
         try {
-            ServiceReference<?>[] refs = c.getServiceReferences(VmCommands.VM_SERVICE, name == null ? null : "(vm.name=" + VmCommands.escape(name) + ")");
+            ServiceReference<?>[] refs = c.getServiceReferences(VmCommands.VM_SERVICE, name == null ? null : "(vm.name=" + VirtioProperties.filterValue(name) + ")");
             return refs == null ? List.of() : List.of(refs);
         } catch (InvalidSyntaxException | IllegalStateException e) {
             return List.of();

@@ -27,6 +27,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.vireo.shell.api.ConflictException;
 import org.vireo.shell.api.Management;
 import org.vireo.shell.api.NotFoundException;
+import org.vireo.virtio.VirtioProperties;
 import org.vireo.virtio.VirtioTransportInfo;
 import org.vireo.virtio.kind.DeviceKind;
 
@@ -83,7 +84,7 @@ public final class ManagementComponent implements Management {
 
     @Override
     public Optional<VmView> vm(String name) {
-        List<ServiceReference<?>> refs = references(VM_SERVICE, "(vm.name=" + escape(name) + ")");
+        List<ServiceReference<?>> refs = references(VM_SERVICE, "(vm.name=" + VirtioProperties.filterValue(name) + ")");
         return refs.isEmpty() ? Optional.empty() : Optional.of(view(name, refs.getFirst()));
     }
 
@@ -117,7 +118,7 @@ public final class ManagementComponent implements Management {
         VmRequest request = VmRequest.parse(name, settings);
         try {
             if (configuration(name) != null) throw new ConflictException("A VM named " + name + " already exists.");
-            if (!references("org.vireo.machine.Machine", "(machine.name=" + escape(name) + ")").isEmpty()) {
+            if (!references("org.vireo.machine.Machine", "(machine.name=" + VirtioProperties.filterValue(name) + ")").isEmpty()) {
                 throw new ConflictException("A machine named " + name + " already exists.");
             }
             Configuration c = configAdmin.getFactoryConfiguration(VmRequest.FACTORY_PID, name, "?");
@@ -208,7 +209,7 @@ public final class ManagementComponent implements Management {
 
     /** The VirtualMachine service named {@code name} (as Object: its API is optional), or NotFoundException. */
     Object vmService(String name) {
-        var refs = references(VM_SERVICE, "(vm.name=" + escape(name) + ")");
+        var refs = references(VM_SERVICE, "(vm.name=" + VirtioProperties.filterValue(name) + ")");
         if (refs.isEmpty()) {
             String why;
             try {
@@ -238,20 +239,12 @@ public final class ManagementComponent implements Management {
 
     private Configuration configuration(String name) throws IOException {
         try {
-            Configuration[] found = configAdmin.listConfigurations("(&(service.factoryPid=" + VmRequest.FACTORY_PID + ")(machine.name=" + escape(name) + "))");
+            Configuration[] found = configAdmin.listConfigurations("(&(service.factoryPid=" + VmRequest.FACTORY_PID + ")(machine.name=" + VirtioProperties.filterValue(name) + "))");
             return found == null || found.length == 0 ? null : found[0];
         } catch (InvalidSyntaxException e) {
             throw new IllegalArgumentException("Bad VM name " + name + ".");
         }
     }
 
-    static String escape(String value) {
-        StringBuilder b = new StringBuilder();
-        for (char c : value.toCharArray()) {
-            if (c == '\\' || c == '*' || c == '(' || c == ')') b.append('\\');
-            b.append(c);
-        }
-        return b.toString();
-    }
 
 }

@@ -90,6 +90,5 @@ public final class VmCommands {
         return System.lineSeparator() + "Detached from VM " + name + " (" + VmAccess.state(vm) + ").";
     }
 
-    static String escape(String value) { return ManagementComponent.escape(value); }
 
 }

@@ -115,7 +115,7 @@ public final class DeviceRegistration implements AutoCloseable {
      */
     public static DeviceEnvironment environment(BundleContext context, String machine) {
         return () -> {
-            String filter = "(&(" + DeviceEnvironment.TERMINAL_PROPERTY + "=true)(" + VirtioProperties.MACHINE + "=" + escape(machine) + "))";
+            String filter = "(&(" + DeviceEnvironment.TERMINAL_PROPERTY + "=true)(" + VirtioProperties.MACHINE + "=" + VirtioProperties.filterValue(machine) + "))";
             try {
                 Collection<ServiceReference<OutputStream>> refs = context.getServiceReferences(OutputStream.class, filter);
                 for (ServiceReference<OutputStream> ref : refs) {
@@ -129,12 +129,4 @@ public final class DeviceRegistration implements AutoCloseable {
         };
     }
 
-    private static String escape(String value) {
-        StringBuilder b = new StringBuilder();
-        for (char c : value.toCharArray()) {
-            if (c == '\\' || c == '*' || c == '(' || c == ')') b.append('\\');
-            b.append(c);
-        }
-        return b.toString();
-    }
 }
