@@ -24,6 +24,9 @@ final class StartupTiming {
     static final String PROPERTY = "vireo.timing";
     static final String EXEC_PROPERTY = "vireo.timing.exec";
     static final String SCR = "org.osgi.service.component.runtime.ServiceComponentRuntime";
+    /** The VMM's machine service and the property it sets when the vCPU starts executing the guest (org.vireo.vmm). */
+    static final String MACHINE = "org.vireo.machine.Machine";
+    static final String MACHINE_RUNNING = "machine.running";
 
     static final long SLOW_MILLIS = 20;
 
@@ -91,19 +94,29 @@ final class StartupTiming {
     }
 
     /**
-     * Marks, from the framework's event thread, the first registration of Declarative Services' runtime (SCR ready)
-     * and of Gogo's command processor (commands ready). Call before the bundles start; the listener stays until the
-     * framework stops. Also reports the bundles that take {@value #SLOW_MILLIS} ms or more to stop.
+     * Marks, on the thread that registers them, the first registration of Declarative Services' runtime (SCR ready)
+     * and of Gogo's command processor (commands ready), and the first machine whose service says
+     * {@value #MACHINE_RUNNING}=true: the VMM sets it on the vCPU thread just before the guest's first instruction.
+     * Call before the bundles start; the listener stays until the framework stops. Also reports the bundles that take
+     * {@value #SLOW_MILLIS} ms or more to stop.
      */
     void watchServices(BundleContext context) {
         if (!enabled()) return;
-        String filter = "(|(" + Constants.OBJECTCLASS + "=" + SCR + ")(" + Constants.OBJECTCLASS + "=" + GogoCommands.PROCESSOR + "))";
+        String filter = "(|(" + Constants.OBJECTCLASS + "=" + SCR + ")(" + Constants.OBJECTCLASS + "=" + GogoCommands.PROCESSOR + ")"
+                + "(&(" + Constants.OBJECTCLASS + "=" + MACHINE + ")(" + MACHINE_RUNNING + "=true)))";
         ServiceListener listener = new AllServiceListener() {
             private boolean scr;
             private boolean gogo;
+            private boolean guest;
 
             @Override
             public synchronized void serviceChanged(ServiceEvent event) {
+                if (event.getType() == ServiceEvent.UNREGISTERING) return;
+                if (!guest && Boolean.TRUE.equals(event.getServiceReference().getProperty(MACHINE_RUNNING))) {
+                    guest = true;
+                    mark("first guest instruction (vCPU started)");
+                    return;
+                }
                 if (event.getType() != ServiceEvent.REGISTERED) return;
                 for (String type : (String[]) event.getServiceReference().getProperty(Constants.OBJECTCLASS)) {
                     if (type.equals(SCR) && !scr) {

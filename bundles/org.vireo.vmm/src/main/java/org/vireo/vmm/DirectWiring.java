@@ -18,7 +18,7 @@ import org.vireo.virtio.ring.RingLayout;
  */
 final class DirectWiring implements MachineWiring {
     @Override
-    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException {
+    public Wired wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             for (DeviceSpec spec : devices) {

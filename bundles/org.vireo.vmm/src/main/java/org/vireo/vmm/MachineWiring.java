@@ -15,10 +15,21 @@ interface MachineWiring {
      * @param transport where the devices go: {@code pci} or {@code mmio} (the {@code virtio.transport} names)
      * @param ring      the virtqueue layout the devices offer ({@code virtio.ring})
      * @param terminal  where a virtio console without a file sends its output
-     * @return closed when the run ends, before the machine closes: unplugs the devices, withdraws the machine
+     * @return told when the vCPU starts, and closed when the run ends, before the machine closes: unplugs the devices,
+     *         withdraws the machine
      * @throws WiringException with a message for the user when a device cannot be created or plugged
      */
-    AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException;
+    Wired wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException;
+
+    /** A machine wired for a run: closing it unplugs the devices and withdraws the machine. */
+    @FunctionalInterface
+    interface Wired extends AutoCloseable {
+        /**
+         * Called on the vCPU thread just before the guest's first instruction, so whoever watches the machine can tell
+         * when the guest starts (e.g. the launcher's start-up timing). Must not throw and must not block for long.
+         */
+        default void vcpuStarting() {}
+    }
 
     /** A device that could not be set up; the message names it and says why. */
     final class WiringException extends Exception {

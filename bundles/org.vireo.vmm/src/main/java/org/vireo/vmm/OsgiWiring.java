@@ -33,6 +33,12 @@ import org.vireo.virtio.ring.RingLayout;
  */
 final class OsgiWiring implements MachineWiring {
     static final String MACHINE_KIND = "x86";
+    /**
+     * Service property of the machine: {@code true} from the moment its vCPU starts executing the guest (set on the
+     * vCPU thread just before the first instruction). The launcher's {@code VIREO_TIMING} reports it as the guest's
+     * first instruction.
+     */
+    static final String RUNNING_PROPERTY = "machine.running";
     private static final long PLUG_TIMEOUT_SECONDS = Long.getLong("vireo.run.plug.seconds", 30);
     private static final long UNPLUG_TIMEOUT_SECONDS = 10;
     private static final System.Logger LOG = System.getLogger(OsgiWiring.class.getName());
@@ -42,14 +48,14 @@ final class OsgiWiring implements MachineWiring {
     OsgiWiring(BundleContext context) { this.context = context; }
 
     @Override
-    public AutoCloseable wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException {
+    public Wired wire(X86Machine machine, List<DeviceSpec> devices, String transport, RingLayout ring, OutputStream terminal) throws WiringException {
         List<AutoCloseable> undo = new ArrayList<>();
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Machine.NAME_PROPERTY, machine.name());
+        props.put("machine.kind", MACHINE_KIND);
+        ServiceRegistration<Machine> registration = context.registerService(Machine.class, machine, props);
+        undo.add(() -> unregister(registration));
         try {
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put(Machine.NAME_PROPERTY, machine.name());
-            props.put("machine.kind", MACHINE_KIND);
-            ServiceRegistration<Machine> registration = context.registerService(Machine.class, machine, props);
-            undo.add(() -> unregister(registration));
             if (!devices.isEmpty()) {
                 // For devices configured to write to the terminal (a console with backend=terminal).
                 Hashtable<String, Object> terminalProps = new Hashtable<>();
@@ -68,7 +74,22 @@ final class OsgiWiring implements MachineWiring {
             }
             throw e;
         }
-        return () -> MachineWiring.closeAll(undo);
+        return new Wired() {
+            @Override public void vcpuStarting() { markRunning(registration, props); }
+
+            @Override public void close() throws Exception { MachineWiring.closeAll(undo); }
+        };
+    }
+
+    /** Adds {@value #RUNNING_PROPERTY}=true to the machine's service (a MODIFIED event, delivered on this thread). */
+    private static void markRunning(ServiceRegistration<Machine> registration, Hashtable<String, Object> props) {
+        Hashtable<String, Object> running = new Hashtable<>(props);
+        running.put(RUNNING_PROPERTY, Boolean.TRUE);
+        try {
+            registration.setProperties(running);
+        } catch (IllegalStateException e) {
+            // the framework is stopping: nobody is left to tell
+        }
     }
 
     /** The framework's ConfigurationAdmin, waiting (bounded) for it in case its bundle is still starting. */

@@ -131,7 +131,7 @@ public final class VmRunner {
                 else log.println("vireo: --stats reports on the CPU emulator only");
             }
             MachineWiring w = wiring != null ? wiring : new DirectWiring();
-            AutoCloseable wired;
+            MachineWiring.Wired wired;
             try {
                 wired = w.wire(machine, options.devices(), options.transport().property(), options.ring(), console);
             } catch (MachineWiring.WiringException e) {
@@ -151,7 +151,14 @@ public final class VmRunner {
                 Thread input = startKeyboard(machine.platform().com1(), terminal.raw());
                 machine.platform().startTimer();
                 if (acpi) powerButton = machine.platform().acpiPm();
-                Thread thread = new Thread(() -> runCpu(cpu), "vireo-vcpu0");
+                Thread thread = new Thread(() -> {
+                    try {
+                        wired.vcpuStarting();
+                    } catch (RuntimeException e) {   // only a notice: the guest runs anyway
+                        log.println("vireo: telling that the vCPU starts failed: " + e);
+                    }
+                    runCpu(cpu);
+                }, "vireo-vcpu0");
                 Thread sampler = options.stats() ? startSampler(cpu) : null;
                 thread.start();
                 join(thread, options.timeoutSeconds());

@@ -266,6 +266,25 @@ public class VmRunnerTest {
         assertEquals(1, closedWith.size());
     }
 
+    /** The wiring hears of the vCPU's start on the vCPU's own thread, after the devices and before the guest's first step. */
+    @Test
+    public void theWiringIsToldJustBeforeTheGuestRuns() throws Exception {
+        Path kernel = TestImages.write(folder.getRoot().toPath(), "bzImage", TestImages.bzImage(new byte[16]));
+        java.util.List<String> events = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        VmRunner runner = new VmRunner(new PrintStream(console, true), new PrintStream(log, true), null,
+                m -> new ScriptedVcpu(m, machine -> events.add("guest on " + Thread.currentThread().getName()), Vcpu.Exit.TRIPLE_FAULT));
+        runner.setWiring((machine, devices, transport, ring, terminal) -> {
+            events.add("wired");
+            return new MachineWiring.Wired() {
+                @Override public void vcpuStarting() { events.add("starting on " + Thread.currentThread().getName()); }
+
+                @Override public void close() { events.add("closed"); }
+            };
+        });
+        runner.run("--kernel", kernel.toString(), "--initrd", "none");
+        assertEquals(java.util.List.of("wired", "starting on vireo-vcpu0", "guest on vireo-vcpu0", "closed"), events);
+    }
+
     @Test
     public void stopFromOutsideEndsTheRun() throws Exception {
         VmRunner[] runner = new VmRunner[1];
