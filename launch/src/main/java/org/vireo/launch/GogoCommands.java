@@ -4,9 +4,13 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.util.tracker.ServiceTracker;
 
@@ -18,6 +22,9 @@ import org.osgi.util.tracker.ServiceTracker;
 final class GogoCommands {
     static final String PROCESSOR = "org.apache.felix.service.command.CommandProcessor";
     static final String SESSION = "org.apache.felix.service.command.CommandSession";
+    /** The service properties that make a service's methods Gogo commands. */
+    static final String SCOPE = "osgi.command.scope";
+    static final String FUNCTION = "osgi.command.function";
     /** Converter.INSPECT: the detailed form the Gogo console prints results in. */
     private static final int INSPECT = 0;
 
@@ -28,14 +35,21 @@ final class GogoCommands {
         }
     }
 
+    /** Called before each command runs, with the names Gogo knows at that moment (asked anew on each call). */
+    @FunctionalInterface
+    interface BeforeCommand {
+        void await(String command, Supplier<Set<String>> knownCommands) throws InterruptedException;
+    }
+
     private GogoCommands() {}
 
     /**
      * Executes each of {@code commands} in turn in one new session on {@code in}/{@code out}/{@code err}, printing
-     * each non-null result on {@code out}; stops at the first that fails. Closes the session.
+     * each non-null result on {@code out}; stops at the first that fails. Closes the session. {@code before} is called
+     * before each command, e.g. to wait for the commands it names.
      */
     static void execute(BundleContext context, List<String> commands, InputStream in, PrintStream out, PrintStream err,
-                        long timeout, TimeUnit unit) throws CommandException, InterruptedException {
+                        long timeout, TimeUnit unit, BeforeCommand before) throws CommandException, InterruptedException {
         ServiceTracker<Object, Object> tracker = new ServiceTracker<>(context, PROCESSOR, null);
         tracker.open(true);
         try {
@@ -49,7 +63,9 @@ final class GogoCommands {
             try {
                 Method execute = sessionType.getMethod("execute", CharSequence.class);
                 Method format = sessionType.getMethod("format", Object.class, int.class);
+                Supplier<Set<String>> known = () -> knownCommands(context, processor);
                 for (String command : commands) {
+                    before.await(command, known);
                     Object result = execute.invoke(session, command);
                     if (result != null) out.println(format.invoke(session, result, INSPECT));
                     out.flush();
@@ -65,6 +81,36 @@ final class GogoCommands {
         } finally {
             tracker.close();
         }
+    }
+
+    /**
+     * The commands Gogo can run now, as {@code scope:function}: those its processor lists (its own, such as
+     * {@code osgi:eval}, and every command service it has seen) and every command service registered, in case the
+     * processor has not been told of the newest yet.
+     */
+    static Set<String> knownCommands(BundleContext context, Object processor) {
+        Set<String> known = new HashSet<>();
+        try {
+            if (processor.getClass().getMethod("getCommands").invoke(processor) instanceof Set<?> names) {
+                for (Object name : names) known.add(String.valueOf(name));
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // another Gogo runtime: the service registry alone
+        }
+        try {
+            ServiceReference<?>[] refs = context.getAllServiceReferences(null, "(&(" + SCOPE + "=*)(" + FUNCTION + "=*))");
+            if (refs != null) {
+                for (ServiceReference<?> ref : refs) {
+                    Object functions = ref.getProperty(FUNCTION);
+                    for (Object function : functions instanceof Object[] many ? many : new Object[] {functions}) {
+                        known.add(ref.getProperty(SCOPE) + ":" + function);
+                    }
+                }
+            }
+        } catch (InvalidSyntaxException | IllegalStateException e) {
+            // the framework is stopping: what the processor said is all there is
+        }
+        return known;
     }
 
     /** The innermost useful message: Gogo wraps command failures, and some exceptions carry no message. */

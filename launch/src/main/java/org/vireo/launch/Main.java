@@ -41,7 +41,7 @@ public final class Main {
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
     static final int EXIT_NO_VMM = 2;
-    /** How long -c waits for the runtime to settle (see {@link #awaitQuiet}). */
+    /** How long -c waits for a command that is not registered yet (see {@link #awaitCommands}). */
     private static final long SETTLE_QUIET_MILLIS = 300;
     private static final long SETTLE_MAX_MILLIS = 5_000;
 
@@ -193,10 +193,9 @@ public final class Main {
     }
 
     private int runCommands(VireoFramework framework, List<String> commands) throws InterruptedException {
-        awaitQuiet(framework);
-        timing.mark("settled (no service event for " + SETTLE_QUIET_MILLIS + " ms)");
         try {
-            GogoCommands.execute(framework.context(), commands, in, out, err, 30, TimeUnit.SECONDS);
+            GogoCommands.execute(framework.context(), commands, in, out, err, 30, TimeUnit.SECONDS,
+                    (command, known) -> awaitCommands(framework, command, known));
             timing.mark("commands done");
             return 0;
         } catch (GogoCommands.CommandException e) {
@@ -226,17 +225,20 @@ public final class Main {
     }
 
     /**
-     * Waits until no service has come or gone for a short while (bounded): configurations from the deploy directory
-     * reach Declarative Services asynchronously, and {@code -c 'virtio:devices'} should see the devices they make.
-     * The quiet time counts from the last service event since the framework started, not from this call.
+     * Waits until Gogo knows every command {@code command} names ({@link GogoScript#commandNames}): at once, usually,
+     * since the bundles have all started. A name that is missing then is waited for until the runtime settles (no
+     * service event for {@value #SETTLE_QUIET_MILLIS} ms, at most {@value #SETTLE_MAX_MILLIS} ms); then the command
+     * runs anyway, and Gogo says "Command not found" if it really is not there (or runs it, if the name was a
+     * closure the launcher did not recognise).
      */
-    private static void awaitQuiet(VireoFramework framework) throws InterruptedException {
-        long quiet = TimeUnit.MILLISECONDS.toNanos(SETTLE_QUIET_MILLIS);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MAX_MILLIS);
-        long since;
-        while ((since = framework.nanosSinceLastServiceEvent()) < quiet && System.nanoTime() - deadline < 0) {
-            Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(quiet - since, deadline - System.nanoTime()))));
-        }
+    private void awaitCommands(VireoFramework framework, String command, java.util.function.Supplier<java.util.Set<String>> known)
+            throws InterruptedException {
+        java.util.Set<String> names = GogoScript.commandNames(command);
+        boolean ready = framework.awaitServices(() -> {
+            java.util.Set<String> now = known.get();
+            return names.stream().allMatch(name -> GogoScript.isKnown(name, now));
+        }, SETTLE_QUIET_MILLIS, SETTLE_MAX_MILLIS);
+        timing.mark((ready ? "commands registered: " : "settled, still missing some of: ") + String.join(" ", names));
     }
 
     /** A failure's own status, else the exit status a bundle asked for through {@value #EXIT_CODE}, else 0. */

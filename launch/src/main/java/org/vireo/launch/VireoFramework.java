@@ -12,7 +12,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -30,6 +32,9 @@ final class VireoFramework implements AutoCloseable {
     private final PrintStream err;
     /** System.nanoTime() of the last service registered, modified or unregistered (see {@link #nanosSinceLastServiceEvent}). */
     private final AtomicLong lastServiceEvent = new AtomicLong(System.nanoTime());
+    /** Notified on every service event, after {@link #serviceEventCount} has counted it. */
+    private final Object serviceEvents = new Object();
+    private final AtomicLong serviceEventCount = new AtomicLong();
 
     private VireoFramework(Framework framework, Path storage, PrintStream err) {
         this.framework = framework;
@@ -49,7 +54,13 @@ final class VireoFramework implements AutoCloseable {
         VireoFramework vireo = new VireoFramework(framework, storage, err);
         try {
             framework.start();
-            ServiceListener listener = event -> vireo.lastServiceEvent.set(System.nanoTime());
+            ServiceListener listener = event -> {
+                vireo.lastServiceEvent.set(System.nanoTime());
+                vireo.serviceEventCount.incrementAndGet();
+                synchronized (vireo.serviceEvents) {
+                    vireo.serviceEvents.notifyAll();
+                }
+            };
             framework.getBundleContext().addServiceListener(listener);
         } catch (BundleException | RuntimeException e) {
             vireo.close();
@@ -61,6 +72,29 @@ final class VireoFramework implements AutoCloseable {
     /** Nanoseconds since the last service event (or since the framework started, if none). */
     long nanosSinceLastServiceEvent() {
         return System.nanoTime() - lastServiceEvent.get();
+    }
+
+    /**
+     * Waits until {@code ready} holds, asking again after every service event, or until no service has come or gone
+     * for {@code quietMillis} (counted from the last service event, not from this call), or {@code maxMillis} have
+     * passed: then what is missing is not on its way.
+     *
+     * @return whether {@code ready} holds
+     */
+    boolean awaitServices(BooleanSupplier ready, long quietMillis, long maxMillis) throws InterruptedException {
+        long quiet = TimeUnit.MILLISECONDS.toNanos(quietMillis);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxMillis);
+        while (true) {
+            long seen = serviceEventCount.get();
+            // Asked outside the lock: the question may call into the framework, whose threads notify under the lock.
+            if (ready.getAsBoolean()) return true;
+            long untilQuiet = quiet - nanosSinceLastServiceEvent();
+            long untilDeadline = deadline - System.nanoTime();
+            if (untilQuiet <= 0 || untilDeadline <= 0 || isStopping()) return false;
+            synchronized (serviceEvents) {
+                if (serviceEventCount.get() == seen) TimeUnit.NANOSECONDS.timedWait(serviceEvents, Math.min(untilQuiet, untilDeadline));
+            }
+        }
     }
 
     BundleContext context() {
