@@ -217,6 +217,112 @@ public final class CpuState {
         return v << s >> s;
     }
 
+    /** PF, ZF and SF of a result of size {@code 1 << szi}. */
+    static long resultFlags(long r, int szi) {
+        return parity(r) | (r == 0 ? ZF : 0) | ((r & SIGN[szi]) != 0 ? SF : 0);
+    }
+
+    /** The flags {@link #shiftValue} computed, for the caller to set once the result is written. */
+    long shiftFlagsOut;
+
+    /**
+     * ROL, ROR, RCL, RCR, SHL, SHR or SAR ({@code sub} 0-7, as ModRM.reg of C0/C1/D0-D3) of {@code a}, an operand of
+     * {@code 1 << szi} bytes, by {@code count} (already masked to 5 or 6 bits, and not 0): returns the result and
+     * leaves the new arithmetic flags in {@link #shiftFlagsOut} without setting them (a memory destination must be
+     * written first). Shared by the interpreter and compiled regions.
+     */
+    long shiftValue(long a, int sub, int count, int szi) {
+        int bits = 8 << szi;
+        long mask = MASK[szi], sign = SIGN[szi];
+        long r;
+        long f = arithFlags();
+        switch (sub) {
+            case 0 -> { // ROL
+                int c = count & (bits - 1);
+                r = c == 0 ? a : ((a << c) | (a >>> (bits - c))) & mask;
+                long cf = r & 1;
+                f = (f & ~(CF | OF)) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
+            }
+            case 1 -> { // ROR
+                int c = count & (bits - 1);
+                r = c == 0 ? a : ((a >>> c) | (a << (bits - c))) & mask;
+                boolean msb = (r & sign) != 0, msb2 = (r & (sign >>> 1)) != 0;
+                f = (f & ~(CF | OF)) | (msb ? CF : 0) | (msb != msb2 ? OF : 0);
+            }
+            case 2, 3 -> { // RCL, RCR: through CF, (bits + 1)-bit rotation
+                int c = count % (bits + 1);
+                if (c == 0) {
+                    r = a;
+                } else {
+                    boolean left = sub == 2;
+                    long cf = f & CF;
+                    long top = sign;
+                    r = a;
+                    for (int k = 0; k < c; k++) {
+                        long out = left ? ((r & top) != 0 ? 1 : 0) : r & 1;
+                        r = left ? ((r << 1) | cf) & mask : (r >>> 1) | (cf != 0 ? top : 0);
+                        cf = out;
+                    }
+                    boolean msb = (r & sign) != 0;
+                    boolean of = left ? msb != (cf != 0) : msb != ((r & (sign >>> 1)) != 0);
+                    f = (f & ~(CF | OF)) | cf | (of ? OF : 0);
+                }
+            }
+            case 4, 6 -> { // SHL/SAL
+                long cf;
+                if (szi == 3) {
+                    r = a << count;
+                    cf = (a >>> (64 - count)) & 1;
+                } else {
+                    long wide = a << count;
+                    r = wide & mask;
+                    cf = (wide >>> bits) & 1;
+                }
+                f = resultFlags(r, szi) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
+            }
+            case 5 -> { // SHR
+                r = a >>> count;
+                long cf = (a >>> (count - 1)) & 1;
+                f = resultFlags(r, szi) | cf | ((a & sign) != 0 && count == 1 ? OF : 0);
+            }
+            default -> { // SAR
+                long sa = signExtend(a, szi);
+                r = (sa >> count) & mask;
+                long cf = (sa >> (count - 1)) & 1;
+                f = resultFlags(r, szi) | cf;
+            }
+        }
+        shiftFlagsOut = f;
+        return r;
+    }
+
+    /** {@link #shiftValue} of a register operand, with the flags set at once (compiled regions). */
+    long shiftAndSetFlags(long a, int sub, int count, int szi) {
+        long r = shiftValue(a, sub, count, szi);
+        setArith(shiftFlagsOut);
+        return r;
+    }
+
+    /** The flags of MUL and IMUL: CF = OF = {@code overflow}; SF, ZF, PF from the low half (as QEMU does). */
+    void setMulFlags(boolean overflow, long low, int szi) {
+        long f = overflow ? CF | OF : 0;
+        setArith(f | resultFlags(low & MASK[szi], szi));
+    }
+
+    /** Two- and three-operand IMUL of size {@code 1 << szi} (2, 4 or 8 bytes): the truncated product, flags set. */
+    long imul(long a, long b, int szi) {
+        if (szi == 3) {
+            long hi = Math.multiplyHigh(a, b);
+            long lo = a * b;
+            setMulFlags(hi != (lo >> 63), lo, 3);
+            return lo;
+        }
+        long p = signExtend(a, szi) * signExtend(b, szi);
+        long t = p & MASK[szi];
+        setMulFlags(signExtend(t, szi) != p, t, szi);
+        return t;
+    }
+
     /** The six arithmetic flags, computed from the lazy record. */
     long arithFlags() {
         return arithFlags(ccOp, ccDst, ccSrc1, ccSrc2);

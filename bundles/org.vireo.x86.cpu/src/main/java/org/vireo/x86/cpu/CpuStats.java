@@ -28,12 +28,16 @@ package org.vireo.x86.cpu;
  * @param regionCompileMillis wall time spent compiling regions, in milliseconds
  * @param regionRetired   instructions retired in compiled regions
  * @param regionEntries   times a compiled region was entered
+ * @param cpuMillis       CPU time of the thread(s) that ran the CPU, in milliseconds (counted while statistics are on)
+ * @param regionFallbacks the instructions compiled regions left to the interpreter most often, as text
+ *                        ({@code name/size/r|m count, ...}; counted while statistics are on)
  */
 public record CpuStats(long retired, long userRetired, long blocks, long chainHits, long hot1k, long hot10k,
                        long hot100k, int cachedBlocks, long tlbMisses, long pageWalks, long invlpg, long tlbFlushes,
                        long codeInvalidations, long faults, long pageFaults, long interrupts, long syscalls, long pio,
                        long mmio, long regionsCompiled, long regionsRefused, long regionsPromoted, long regionBytecode,
-                       long regionCompileMillis, long regionRetired, long regionEntries) {
+                       long regionCompileMillis, long regionRetired, long regionEntries, long cpuMillis,
+                       String regionFallbacks) {
 
     /** A few lines of text (no trailing newline). */
     public String report() {
@@ -44,14 +48,18 @@ public record CpuStats(long retired, long userRetired, long blocks, long chainHi
                 TLB misses %,d (%s per 1k instructions), page walks %,d, INVLPG %,d, TLB flushes %,d
                 code pages invalidated %,d; faults delivered %,d (page faults %,d); interrupts %,d; syscalls %,d
                 port I/O %,d, MMIO %,d
-                compiled regions %,d (%,d declined, %,d rebuilt for C2, %,d bytecode bytes, %,d ms compiling): %s of instructions, %,d entries (%.1f instructions per entry)""",
+                compiled regions %,d (%,d declined, %,d rebuilt for C2, %,d bytecode bytes, %,d ms compiling): %s of instructions, %,d entries (%.1f instructions per entry)
+                regions left to the interpreter: %s
+                vCPU thread CPU time %,d ms (%s MIPS of its CPU time)""",
                 retired, pct(userRetired, retired), pct(retired - userRetired, retired),
                 pct(hot1k, retired), pct(hot10k, retired), pct(hot100k, retired), cachedBlocks,
                 blocks, pct(chainHits, blocks), blocks == 0 ? 0.0 : (double) retired / blocks,
                 tlbMisses, retired == 0 ? "0" : String.format("%.2f", tlbMisses * 1000.0 / retired), pageWalks, invlpg, tlbFlushes,
                 codeInvalidations, faults, pageFaults, interrupts, syscalls, pio, mmio,
                 regionsCompiled, regionsRefused, regionsPromoted, regionBytecode, regionCompileMillis, pct(regionRetired, retired), regionEntries,
-                regionEntries == 0 ? 0.0 : (double) regionRetired / regionEntries)
+                regionEntries == 0 ? 0.0 : (double) regionRetired / regionEntries,
+                regionFallbacks.isEmpty() ? "-" : regionFallbacks,
+                cpuMillis, cpuMillis == 0 ? "-" : String.valueOf(retired / 1000 / cpuMillis))
                 + hotSpotLine();
     }
 

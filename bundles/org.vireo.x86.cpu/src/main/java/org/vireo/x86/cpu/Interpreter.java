@@ -41,6 +41,7 @@ final class Interpreter extends SystemOps {
 
     StopReason run(long maxInstructions) {
         runThread = Thread.currentThread();
+        long cpu0 = stats ? THREADS.getCurrentThreadCpuTime() : 0;
         try {
             return runLoop(maxInstructions);
         } catch (RuntimeException | StackOverflowError e) {
@@ -51,8 +52,13 @@ final class Interpreter extends SystemOps {
             return StopReason.SHUTDOWN;
         } finally {
             runThread = null;
+            if (stats) cpuNanos += THREADS.getCurrentThreadCpuTime() - cpu0;
         }
     }
+
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+    /** Statistics: CPU time of the threads in {@link #run}, counted while {@link #stats} is set. */
+    long cpuNanos;
 
     private StopReason runLoop(long maxInstructions) {
         {
@@ -120,7 +126,7 @@ final class Interpreter extends SystemOps {
      * faster (141 s against 154 s); the busybox boot gains at either (docs/benchmarks.md).
      */
     boolean regionsEnabled = !"false".equals(System.getProperty("vireo.x86.regions"));
-    int regionThreshold = Integer.getInteger("vireo.x86.regions.threshold", 100_000);
+    int regionThreshold = Integer.getInteger("vireo.x86.regions.threshold", 1_000_000);
     /**
      * Build region classes on a shared compiler thread while the vCPU goes on interpreting (-Dvireo.x86.regions.background=true).
      * Off by default: on this project's 2-core machines the vCPU, HotSpot's compilers and a builder thread compete,
@@ -130,6 +136,8 @@ final class Interpreter extends SystemOps {
     private final RegionCompiler regionCompiler = new RegionCompiler();
     /** Set by a compiled region as it returns: the index of the block it left from. */
     int regionExitBlock;
+    /** The region running now, or null: read by the guest profiler ({@link GuestProfiler}) only. */
+    RegionCode runningRegion;
     /** Set by a compiled region that faults: instructions it retired before the faulting one. */
     long regionRetired;
     /** Statistics of compiled regions; the compile figures are written by the compiler thread. */
@@ -286,10 +294,18 @@ final class Interpreter extends SystemOps {
             Insn[] insns = b.insns;
             if (regionsEnabled && b.valid && b.mode == Decoder.MODE64) {
                 RegionCode rc = b.region;
-                if (rc == null && ++b.regionHeat == regionThreshold) rc = compileRegion(b);
+                if (rc == null && b.regionHeat < regionThreshold && (b.regionHeat += insns.length) >= regionThreshold) {
+                    rc = compileRegion(b);
+                }
                 if (rc != null) {
                     regionRetired = 0;
-                    long n = rc.run(this, s.rip - (b.phys & 0xfff), max);
+                    runningRegion = rc;
+                    long n;
+                    try {
+                        n = rc.run(this, s.rip - (b.phys & 0xfff), max);
+                    } finally {
+                        runningRegion = null;
+                    }
                     if (n > 0) {
                         endBlock = false;
                         m.codeWritten = false;
@@ -481,6 +497,18 @@ final class Interpreter extends SystemOps {
     // ------------------------------------------------------------------ dispatch
 
     /** Executes one instruction (package-private: compiled blocks call it for what they do not translate). */
+    /**
+     * A compiled region runs an instruction it does not translate. Under statistics the calls are counted per
+     * operation, operand size and operand kind, which tells what the region compiler should translate next.
+     */
+    final void regionExec(Insn i) {
+        if (stats) regionFallbacks[(i.op << 5 | (i.size & 0xf) << 1 | (i.rm < 0 ? 1 : 0)) & (regionFallbacks.length - 1)]++;
+        exec(i);
+    }
+
+    /** Statistics: {@link #regionExec} calls by {@code op << 5 | size << 1 | memoryOperand}. */
+    final long[] regionFallbacks = new long[1 << 13];
+
     void exec(Insn i) {
         switch (i.op) {
             case Ops.MOV_RR64 -> R[i.reg] = R[i.rm];
@@ -549,8 +577,8 @@ final class Interpreter extends SystemOps {
             case Ops.IMUL1 -> imul1(i);
             case Ops.DIV -> div(i);
             case Ops.IDIV -> idiv(i);
-            case Ops.IMUL_R_RM -> setReg(i.reg, i.size, imul(getReg(i.reg, i.size), readRm(i), i.szi));
-            case Ops.IMUL_R_RM_I -> setReg(i.reg, i.size, imul(readRm(i), i.imm, i.szi));
+            case Ops.IMUL_R_RM -> setReg(i.reg, i.size, s.imul(getReg(i.reg, i.size), readRm(i), i.szi));
+            case Ops.IMUL_R_RM_I -> setReg(i.reg, i.size, s.imul(readRm(i), i.imm, i.szi));
             case Ops.SHLD_I -> doubleShift(i, (int) i.imm, true);
             case Ops.SHLD_CL -> doubleShift(i, (int) R[RCX], true);
             case Ops.SHRD_I -> doubleShift(i, (int) i.imm, false);
@@ -803,12 +831,6 @@ final class Interpreter extends SystemOps {
         }
     }
 
-    private void mulFlags(boolean overflow, long low, int szi) {
-        long f = overflow ? CF | OF : 0;
-        long l = low & MASK[szi];
-        f |= parity(l) | (l == 0 ? ZF : 0) | ((l & SIGN[szi]) != 0 ? SF : 0);
-        s.setArith(f);
-    }
 
     private void mul1(Insn i) {
         long b = readRm(i);
@@ -816,26 +838,26 @@ final class Interpreter extends SystemOps {
             case 1 -> {
                 long p = (R[RAX] & 0xff) * b;
                 setReg(RAX, 2, p);
-                mulFlags((p >>> 8) != 0, p, 0);
+                s.setMulFlags((p >>> 8) != 0, p, 0);
             }
             case 2 -> {
                 long p = (R[RAX] & 0xffff) * b;
                 setReg(RAX, 2, p);
                 setReg(RDX, 2, p >>> 16);
-                mulFlags((p >>> 16) != 0, p, 1);
+                s.setMulFlags((p >>> 16) != 0, p, 1);
             }
             case 4 -> {
                 long p = (R[RAX] & 0xffffffffL) * b;
                 R[RAX] = p & 0xffffffffL;
                 R[RDX] = p >>> 32;
-                mulFlags((p >>> 32) != 0, p, 2);
+                s.setMulFlags((p >>> 32) != 0, p, 2);
             }
             default -> {
                 long a = R[RAX];
                 long hi = Math.unsignedMultiplyHigh(a, b);
                 R[RAX] = a * b;
                 R[RDX] = hi;
-                mulFlags(hi != 0, a * b, 3);
+                s.setMulFlags(hi != 0, a * b, 3);
             }
         }
     }
@@ -846,19 +868,19 @@ final class Interpreter extends SystemOps {
             case 1 -> {
                 long p = (byte) R[RAX] * b;
                 setReg(RAX, 2, p);
-                mulFlags(p != (byte) p, p, 0);
+                s.setMulFlags(p != (byte) p, p, 0);
             }
             case 2 -> {
                 long p = (short) R[RAX] * b;
                 setReg(RAX, 2, p);
                 setReg(RDX, 2, p >>> 16);
-                mulFlags(p != (short) p, p, 1);
+                s.setMulFlags(p != (short) p, p, 1);
             }
             case 4 -> {
                 long p = (int) R[RAX] * b;
                 R[RAX] = p & 0xffffffffL;
                 R[RDX] = (p >>> 32) & 0xffffffffL;
-                mulFlags(p != (int) p, p, 2);
+                s.setMulFlags(p != (int) p, p, 2);
             }
             default -> {
                 long a = R[RAX];
@@ -866,24 +888,12 @@ final class Interpreter extends SystemOps {
                 long lo = a * b;
                 R[RAX] = lo;
                 R[RDX] = hi;
-                mulFlags(hi != (lo >> 63), lo, 3);
+                s.setMulFlags(hi != (lo >> 63), lo, 3);
             }
         }
     }
 
     /** Two- and three-operand IMUL: the truncated product, with CF=OF on signed overflow. */
-    private long imul(long a, long b, int szi) {
-        if (szi == 3) {
-            long hi = Math.multiplyHigh(a, b);
-            long lo = a * b;
-            mulFlags(hi != (lo >> 63), lo, 3);
-            return lo;
-        }
-        long p = signExtend(a, szi) * signExtend(b, szi);
-        long t = p & MASK[szi];
-        mulFlags(signExtend(t, szi) != p, t, szi);
-        return t;
-    }
 
     private void div(Insn i) {
         long d = readRm(i);
@@ -964,66 +974,9 @@ final class Interpreter extends SystemOps {
             if (i.rm >= 0 && i.size == 4) setReg(i.rm, 4, a);  // a 32-bit destination is still written
             return;
         }
-        int bits = 8 << szi;
-        long mask = MASK[szi], sign = SIGN[szi];
-        long r;
-        long f = s.arithFlags();
-        switch (i.sub) {
-            case 0 -> { // ROL
-                int c = count & (bits - 1);
-                r = c == 0 ? a : ((a << c) | (a >>> (bits - c))) & mask;
-                long cf = r & 1;
-                f = (f & ~(CF | OF)) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
-            }
-            case 1 -> { // ROR
-                int c = count & (bits - 1);
-                r = c == 0 ? a : ((a >>> c) | (a << (bits - c))) & mask;
-                boolean msb = (r & sign) != 0, msb2 = (r & (sign >>> 1)) != 0;
-                f = (f & ~(CF | OF)) | (msb ? CF : 0) | (msb != msb2 ? OF : 0);
-            }
-            case 2 -> { // RCL
-                int c = count % (bits + 1);
-                if (c == 0) { writeBack(i, addr, a); return; }
-                long cin = f & CF;
-                long[] res = rotateThroughCarry(a, cin, c, bits, true);
-                r = res[0];
-                long cf = res[1];
-                f = (f & ~(CF | OF)) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
-            }
-            case 3 -> { // RCR
-                int c = count % (bits + 1);
-                if (c == 0) { writeBack(i, addr, a); return; }
-                long cin = f & CF;
-                long[] res = rotateThroughCarry(a, cin, c, bits, false);
-                r = res[0];
-                boolean msb = (r & sign) != 0, msb2 = (r & (sign >>> 1)) != 0;
-                f = (f & ~(CF | OF)) | res[1] | (msb != msb2 ? OF : 0);
-            }
-            case 4, 6 -> { // SHL/SAL
-                long cf;
-                if (szi == 3) {
-                    r = a << count;
-                    cf = (a >>> (64 - count)) & 1;
-                } else {
-                    long wide = a << count;
-                    r = wide & mask;
-                    cf = (wide >>> bits) & 1;
-                }
-                f = resultFlags(r, szi) | cf | (((r & sign) != 0) != (cf != 0) ? OF : 0);
-            }
-            case 5 -> { // SHR
-                r = a >>> count;
-                long cf = (a >>> (count - 1)) & 1;
-                f = resultFlags(r, szi) | cf | ((a & sign) != 0 && count == 1 ? OF : 0);
-            }
-            default -> { // SAR
-                long sa = signExtend(a, szi);
-                r = (sa >> count) & mask;
-                long cf = (sa >> (count - 1)) & 1;
-                f = resultFlags(r, szi) | cf;
-            }
-        }
-        writeBack(i, addr, r);
+        long r = s.shiftValue(a, i.sub, count, szi);
+        long f = s.shiftFlagsOut;
+        writeBack(i, addr, r);   // before the flags: a fault on the write leaves them as they were
         s.setArith(f);
     }
 
@@ -1032,28 +985,6 @@ final class Interpreter extends SystemOps {
         else m.write(addr, i.size, v);
     }
 
-    private static long[] rotateThroughCarry(long a, long cin, int c, int bits, boolean left) {
-        long r = a;
-        long cf = cin;
-        long top = bits == 64 ? Long.MIN_VALUE : 1L << (bits - 1);
-        long mask = bits == 64 ? -1L : (1L << bits) - 1;
-        for (int k = 0; k < c; k++) {
-            if (left) {
-                long out = (r & top) != 0 ? 1 : 0;
-                r = ((r << 1) | cf) & mask;
-                cf = out;
-            } else {
-                long out = r & 1;
-                r = (r >>> 1) | (cf != 0 ? top : 0);
-                cf = out;
-            }
-        }
-        return new long[] {r, cf};
-    }
-
-    static long resultFlags(long r, int szi) {
-        return parity(r) | (r == 0 ? ZF : 0) | ((r & SIGN[szi]) != 0 ? SF : 0);
-    }
 
     private void doubleShift(Insn i, int rawCount, boolean left) {
         int szi = i.szi;

@@ -77,13 +77,15 @@ final class RegionCompiler {
     private static final MethodTypeDesc COND_GENERIC = MethodTypeDesc.of(CD_boolean, CD_int, CD_long, CD_long, CD_long, CD_int);
     private static final MethodTypeDesc SHIFT = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MUL_HIGH = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc SHIFT_FLAGS = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc IMUL_FLAGS = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_int);
     private static final ClassDesc CD_MATH = ClassDesc.of("java.lang.Math");
     private static final MethodTypeDesc SET_FLAGS = MethodTypeDesc.of(CD_void, CD_STATE, CD_int, CD_long, CD_long, CD_long);
 
     // Locals of run(): 0 this, 1 cpu, 2 pageBase, 4 max, then the slots below; guest registers from REG0, two slots each.
     private static final int CPU = 1, PAGE = 2, MAX = 4, REGS = 6, STATE = 7, MMU = 8, RETIRED = 9, PC = 11,
             CC_KNOWN = 12, CC_DST = 13, CC_A = 15, CC_B = 17, T1 = 19, T2 = 21, T3 = 23, EXIT_RIP = 25, COND = 27,
-            EXC = 28, REG0 = 29, EXIT_BLOCK = REG0 + 32;
+            EXC = 28, REG0 = 29, EXIT_BLOCK = REG0 + 32, COUNT = EXIT_BLOCK + 1;
 
     /** Diagnostics: -Dvireo.x86.regions.dump=DIR writes every region's class file there. */
     private static final String DUMP_DIR = System.getProperty("vireo.x86.regions.dump");
@@ -182,23 +184,35 @@ final class RegionCompiler {
             case Ops.JMP_REL, Ops.JCC -> i.size == 8;
             // Memory-destination ALU (register forms are already ALU_RR/ALU_RI).
             case Ops.ALU_RM_R, Ops.ALU_RM_I -> i.rm < 0 && (i.size == 8 || i.size == 4);
-            // Flag-setting forms translated only where their flags are never observed (else the interpreter runs them).
-            case Ops.SHIFT_I -> i.rm >= 0 && (i.size == 8 || i.size == 4) && i.sub != 2 && i.sub != 3
-                    && (i.imm & (i.size == 8 ? 63 : 31)) != 0;
+            // Flag-setting forms: computed without flags where their flags are never observed, else with the flags
+            // set eagerly in CpuState (shifts, IMUL) or left to the interpreter (MUL).
+            case Ops.SHIFT_I -> i.rm >= 0 && (i.size == 8 || i.size == 4) && (i.imm & (i.size == 8 ? 63 : 31)) != 0;
+            case Ops.SHIFT_CL -> i.rm >= 0 && (i.size == 8 || i.size == 4);
             case Ops.MUL1, Ops.IMUL_R_RM, Ops.IMUL_R_RM_I -> i.rm >= 0 && (i.size == 8 || i.size == 4);
-            case Ops.MOVZX, Ops.MOVSX -> (i.size == 8 || i.size == 4) && (i.size2 == 1 || i.size2 == 2);
+            case Ops.MOVZX -> (i.size == 8 || i.size == 4) && (i.size2 == 1 || i.size2 == 2);
+            case Ops.MOVSX -> (i.size == 8 || i.size == 4) && (i.size2 == 1 || i.size2 == 2 || i.size2 == 4);
             case Ops.SETCC -> i.rm >= 0;
             case Ops.CMOV -> i.size == 8 || i.size == 4;
             default -> false;
         };
     }
 
-    /** Translated only when its own flags are dead (register forms, no fault): invisible to flag liveness. */
+    /**
+     * Register forms that cannot fault, translated without flags where their own flags are dead and with eager flags
+     * (or by the interpreter) where they are live: invisible to flag liveness, they neither kill nor read a record.
+     * RCL/RCR read CF and a shift by CL may keep the flags (count 0), so those are observers instead.
+     */
     private static boolean flagsTransparent(Insn i) {
         return switch (i.op) {
-            case Ops.SHIFT_I, Ops.MUL1, Ops.IMUL_R_RM, Ops.IMUL_R_RM_I -> translatable(i);
+            case Ops.SHIFT_I -> i.sub != 2 && i.sub != 3 && translatable(i);
+            case Ops.MUL1, Ops.IMUL_R_RM, Ops.IMUL_R_RM_I -> translatable(i);
             default -> false;
         };
+    }
+
+    /** A flag-transparent form whose live flags the region computes itself (eagerly, into CpuState). */
+    private static boolean eagerFlags(Insn i) {
+        return i.op == Ops.SHIFT_I || i.op == Ops.IMUL_R_RM || i.op == Ops.IMUL_R_RM_I;
     }
 
     /** The general register a register operand names (AH..BH are encoded as 0x20 | n). */
@@ -270,7 +284,8 @@ final class RegionCompiler {
             case Ops.JCC, Ops.INC, Ops.DEC, Ops.LOAD64, Ops.LOAD32, Ops.STORE64, Ops.STORE32, Ops.ALU_RM64,
                  Ops.ALU_RM32, Ops.PUSH64, Ops.POP64, Ops.CALL64, Ops.RET64 -> true;
             case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32 -> i.sub == 2 || i.sub == 3;
-            case Ops.ALU_RM_R, Ops.ALU_RM_I, Ops.SETCC, Ops.CMOV -> true;
+            case Ops.ALU_RM_R, Ops.ALU_RM_I, Ops.SETCC, Ops.CMOV, Ops.SHIFT_CL -> true;
+            case Ops.SHIFT_I -> i.sub == 2 || i.sub == 3;
             case Ops.MOVZX, Ops.MOVSX -> i.rm < 0;
             default -> false;
         };
@@ -337,13 +352,14 @@ final class RegionCompiler {
             switch (i.op) {
                 case Ops.PUSH64, Ops.POP64, Ops.CALL64, Ops.RET64 -> { used[RSP] = true; written[RSP] = true; }
                 case Ops.MUL1 -> { used[RAX] = used[RDX] = true; written[RAX] = written[RDX] = true; }
+                case Ops.SHIFT_CL -> used[CpuState.RCX] = true;
                 default -> { }
             }
             switch (i.op) {
                 case Ops.MOV_RR64, Ops.MOV_RR32, Ops.LOAD64, Ops.LOAD32, Ops.LEA64, Ops.POP64, Ops.MOV_R_I, Ops.IMUL_R_RM,
                      Ops.IMUL_R_RM_I, Ops.MOVZX, Ops.MOVSX, Ops.CMOV -> written[i.reg] = true;
                 case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32 -> { if (i.sub != 7) written[i.reg] = true; }
-                case Ops.INC, Ops.DEC, Ops.SHIFT_I, Ops.SETCC -> written[gpr(i.rm)] = true;
+                case Ops.INC, Ops.DEC, Ops.SHIFT_I, Ops.SHIFT_CL, Ops.SETCC -> written[gpr(i.rm)] = true;
                 default -> { }
             }
         }
@@ -526,7 +542,7 @@ final class RegionCompiler {
                 long off = (long) p.offset[k] + i.offset;
                 c.loadConstant(pc); c.istore(PC);
                 boolean last = x == insns.length - 1;
-                if (!translatable(i) || (flagsTransparent(i) && p.flagsNeeded[k][x])) {
+                if (!translatable(i) || (flagsTransparent(i) && p.flagsNeeded[k][x] && !eagerFlags(i))) {
                     fallback(i, off, x, last);
                     if (last) { pc++; return; }   // the fallback left the region
                     continue;
@@ -542,7 +558,7 @@ final class RegionCompiler {
             c.aload(STATE); c.lload(PAGE); c.loadConstant(off); c.ladd(); c.putfield(CD_STATE, "rip", CD_long);
             c.aload(CPU); c.lload(PAGE); c.loadConstant(off + i.len); c.ladd(); c.putfield(CD_INTERP, "nextRip", CD_long);
             c.aload(CPU); c.aload(0); c.getfield(CD_CODE, "insns", CD_INSN.arrayType()); c.loadConstant(pc); c.aaload();
-            c.invokevirtual(CD_INTERP, "exec", EXEC);
+            c.invokevirtual(CD_INTERP, "regionExec", EXEC);
             reload();
             if (last) {
                 c.aload(CPU); c.getfield(CD_INTERP, "nextRip", CD_long); c.lstore(EXIT_RIP);
@@ -684,11 +700,30 @@ final class RegionCompiler {
                 case Ops.ALU_RM_R, Ops.ALU_RM_I -> aluMemory(i, off, next, x);
                 case Ops.SHIFT_I -> {
                     int szi = i.size == 8 ? 3 : 2;
+                    boolean eager = flagsNeeded || i.sub == 2 || i.sub == 3;
+                    if (eager) { materialize(); c.aload(STATE); }
                     reg(i.rm);
                     if (szi == 2) mask32();
                     c.loadConstant(i.sub); c.loadConstant((int) i.imm & (szi == 3 ? 63 : 31)); c.loadConstant(szi);
-                    c.invokestatic(CD_SUPPORT, "shift", SHIFT);
+                    if (eager) c.invokevirtual(CD_STATE, "shiftAndSetFlags", SHIFT_FLAGS);
+                    else c.invokestatic(CD_SUPPORT, "shift", SHIFT);
                     c.lstore(slot(i.rm));
+                }
+                case Ops.SHIFT_CL -> {
+                    // A count of 0 (after masking) changes nothing but a 32-bit destination's upper half.
+                    int szi = i.size == 8 ? 3 : 2;
+                    materialize();
+                    reg(CpuState.RCX); c.l2i(); c.loadConstant(szi == 3 ? 63 : 31); c.iand(); c.istore(COUNT);
+                    reg(i.rm); if (szi == 2) mask32(); c.lstore(T1);
+                    Label zero = c.newLabel(), done = c.newLabel();
+                    c.iload(COUNT); c.ifeq(zero);
+                    c.aload(STATE); c.lload(T1); c.loadConstant(i.sub); c.iload(COUNT); c.loadConstant(szi);
+                    c.invokevirtual(CD_STATE, "shiftAndSetFlags", SHIFT_FLAGS);
+                    c.lstore(slot(i.rm));
+                    c.goto_(done);
+                    c.labelBinding(zero);
+                    c.lload(T1); c.lstore(slot(i.rm));
+                    c.labelBinding(done);
                 }
                 case Ops.MUL1 -> {
                     boolean q = i.size == 8;
@@ -706,6 +741,15 @@ final class RegionCompiler {
                 }
                 case Ops.IMUL_R_RM, Ops.IMUL_R_RM_I -> {
                     boolean q = i.size == 8;
+                    if (flagsNeeded) {   // the interpreter's IMUL, flags and all
+                        materialize();
+                        c.aload(STATE);
+                        if (i.op == Ops.IMUL_R_RM) { reg(i.reg); reg(i.rm); } else { reg(i.rm); c.loadConstant(i.imm); }
+                        c.loadConstant(q ? 3 : 2);
+                        c.invokevirtual(CD_STATE, "imul", IMUL_FLAGS);
+                        c.lstore(slot(i.reg));
+                        return;
+                    }
                     if (i.op == Ops.IMUL_R_RM) reg(i.reg); else reg(i.rm);
                     if (!q) { c.l2i(); c.i2l(); }
                     if (i.op == Ops.IMUL_R_RM) reg(i.rm); else c.loadConstant(i.imm);
@@ -719,14 +763,14 @@ final class RegionCompiler {
                         int r = i.rm;
                         reg(gpr(r));
                         if ((r & 0x20) != 0 && i.size2 == 1) { c.loadConstant(8); c.lushr(); }
-                        c.loadConstant(i.size2 == 1 ? 0xffL : 0xffffL); c.land();
+                        c.loadConstant(i.size2 == 1 ? 0xffL : i.size2 == 2 ? 0xffffL : 0xffffffffL); c.land();
                     } else {
                         c.aload(MMU); address(i, off);
-                        c.invokevirtual(CD_MMU, i.size2 == 1 ? "read8" : "read16", READ32);
+                        c.invokevirtual(CD_MMU, i.size2 == 1 ? "read8" : i.size2 == 2 ? "read16" : "read32", READ32);
                         c.i2l();
                     }
                     if (i.op == Ops.MOVSX) {
-                        int sh = i.size2 == 1 ? 56 : 48;
+                        int sh = 64 - 8 * i.size2;
                         c.loadConstant(sh); c.lshl(); c.loadConstant(sh); c.lshr();
                     }
                     if (i.size == 4) mask32();

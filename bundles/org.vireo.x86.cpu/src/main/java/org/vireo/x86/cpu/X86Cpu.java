@@ -31,6 +31,7 @@ public final class X86Cpu {
         this.mmu = new Mmu(state, memory, mmio, code);
         this.engine = new Interpreter(state, mmu, code, pio, interrupts);
         reset();
+        GuestProfiler.attachIfRequested(engine);
     }
 
     /** The register file; changes made between runs take effect at the next {@link #run(long)}. */
@@ -139,7 +140,22 @@ public final class X86Cpu {
                 heat[2] + heat[3], heat[3], code.blockCount(), mmu.tlbMisses, mmu.pageWalks, mmu.invlpgs, mmu.flushes,
                 code.invalidations(), e.faults, e.pageFaults, e.interrupts, e.syscalls, e.pioAccesses, mmu.mmioAccesses,
                 e.regionsCompiled, e.regionsRefused, e.regionsPromoted, e.regionBytecode, e.regionCompileNanos / 1_000_000, e.regionInstructions,
-                e.regionEntries);
+                e.regionEntries, e.cpuNanos / 1_000_000, topFallbacks(e.regionFallbacks, 10));
+    }
+
+    /** The {@code n} most frequent entries of {@link Interpreter#regionFallbacks}, as "name/size/r|m count, ...". */
+    private static String topFallbacks(long[] counts, int n) {
+        Integer[] keys = new Integer[counts.length];
+        for (int k = 0; k < keys.length; k++) keys[k] = k;
+        java.util.Arrays.sort(keys, (a, b) -> Long.compare(counts[b], counts[a]));
+        StringBuilder sb = new StringBuilder();
+        for (int j = 0; j < n && counts[keys[j]] > 0; j++) {
+            int k = keys[j];
+            if (j > 0) sb.append(", ");
+            sb.append(Ops.name(k >>> 5).toLowerCase(java.util.Locale.ROOT)).append('/').append(k >>> 1 & 0xf)
+                    .append((k & 1) != 0 ? "/m " : "/r ").append(String.format("%,d", counts[k]));
+        }
+        return sb.toString();
     }
 
     /** Diagnostics: blocks entered through a chain link, and blocks looked up by address. */

@@ -134,17 +134,18 @@ public class RegionDifferentialTest {
                 if ((!allowRcx && r == 5) || (keepRbx && r == 7)) r = 4;
                 one.b.write(0x0f); one.b.write(0x90 + rnd.nextInt(16)); one.modrm(0, r);
             }
-            default -> {        // shift by imm, MUL, IMUL r,r / r,r,imm — then an ALU op, so their own flags are dead
-                switch (rnd.nextInt(4)) {
-                    case 0 -> {
-                        int[] subs = {0, 1, 4, 5, 7};
-                        one.rex(w, 0, a); one.b.write(0xc1); one.modrm(subs[rnd.nextInt(subs.length)], a); one.b.write(rnd.nextInt(64));
-                    }
+            default -> {        // shift by imm or CL, MOVSXD, MUL, IMUL r,r / r,r,imm — then an ALU op
+                switch (rnd.nextInt(6)) {
+                    case 0 -> { one.rex(w, 0, a); one.b.write(0xc1); one.modrm(rnd.nextInt(8), a); one.b.write(rnd.nextInt(64)); }
                     case 1 -> { one.rex(w, 0, b); one.b.write(0xf7); one.modrm(4, b); }
                     case 2 -> { one.rex(w, a, b); one.b.write(0x0f); one.b.write(0xaf); one.modrm(a, b); }
+                    case 3 -> { one.rex(w, 0, a); one.b.write(0xd3); one.modrm(rnd.nextInt(8), a); }   // by CL (0 included)
+                    case 4 -> { one.rex(true, a, b); one.b.write(0x63); one.modrm(a, b); }              // MOVSXD
                     default -> { one.rex(w, a, b); one.b.write(0x69); one.modrm(a, b); one.imm32((int) value()); }
                 }
-                int sub = rnd.nextInt(8);
+                // Half the time the ALU op is ADC or SBB, which reads CF: the shift's or IMUL's flags are then live
+                // (computed eagerly in a region, or by the interpreter for MUL); CF is defined for all of them.
+                int sub = rnd.nextBoolean() ? 2 + rnd.nextInt(2) : rnd.nextInt(8);
                 one.rex(w, a, b); one.b.write(ALU_OPCODE[sub]); one.modrm(a, b);
                 q.logicLast = sub == 1 || sub == 4 || sub == 6;
             }
