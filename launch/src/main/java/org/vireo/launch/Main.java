@@ -36,6 +36,8 @@ public final class Main {
     public static final String HOME = "vireo.home";
     /** Framework property: the Unix domain socket org.vireo.api.http serves HTTP on (launch/vireo --http PATH). */
     public static final String HTTP_UNIX_SOCKET = "vireo.http.unix";
+    /** {@code -Dvireo.storage.template=false}: install every bundle anew, without {@link StorageTemplate}. */
+    static final String STORAGE_TEMPLATE = "vireo.storage.template";
     static final String HTTP_RUNTIME = "org.osgi.service.servlet.runtime.HttpServiceRuntime";
     static final int RUN_CLAIM_SECONDS = 10;
     static final int EXIT_FAILURE = 1;
@@ -116,7 +118,7 @@ public final class Main {
             if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         }
 
-        VireoFramework framework = VireoFramework.start(properties, err);
+        VireoFramework framework = VireoFramework.start(properties, storageTemplate(home), err);
         timing.mark("framework started (Felix)");
         timing.watchServices(framework.context());
         Thread shutdownHook = new Thread(framework::close, "vireo-shutdown");
@@ -277,6 +279,16 @@ public final class Main {
     private static boolean stdinIsTerminal() {
         Console console = System.console();
         return console != null && console.isTerminal();
+    }
+
+    /** The storage template for this distribution ({@link StorageTemplate}), or null with {@value #STORAGE_TEMPLATE}=false. */
+    private static StorageTemplate storageTemplate(Path home) {
+        if (!Boolean.parseBoolean(System.getProperty(STORAGE_TEMPLATE, "true"))) return null;
+        try {
+            return StorageTemplate.of(home);
+        } catch (IOException | RuntimeException e) {
+            return null;   // a start that installs every bundle, as without the template
+        }
     }
 
     private static Path home() throws LaunchException {

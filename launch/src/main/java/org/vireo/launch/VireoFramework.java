@@ -25,7 +25,7 @@ import org.osgi.framework.ServiceListener;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
 
-/** One Felix framework: storage in a temporary directory that is deleted when it stops. */
+/** One Felix framework: storage in a temporary directory that is deleted when it stops (see {@link StorageTemplate}). */
 final class VireoFramework implements AutoCloseable {
     private final Framework framework;
     private final Path storage;
@@ -36,22 +36,31 @@ final class VireoFramework implements AutoCloseable {
     private final Object serviceEvents = new Object();
     private final AtomicLong serviceEventCount = new AtomicLong();
 
+    /** Where to save this storage as the template once the bundles of bundle/ are installed; null: not to. */
+    private StorageTemplate template;
+
     private VireoFramework(Framework framework, Path storage, PrintStream err) {
         this.framework = framework;
         this.storage = storage;
         this.err = err;
     }
 
-    /** Creates and starts the framework with {@code properties} (plus the storage location). */
-    static VireoFramework start(Map<String, String> properties, PrintStream err) throws IOException, BundleException {
+    /**
+     * Creates and starts the framework with {@code properties} (plus the storage location) in a new temporary storage,
+     * filled from {@code template} when there is one ({@link StorageTemplate}; null: none).
+     */
+    static VireoFramework start(Map<String, String> properties, StorageTemplate template, PrintStream err) throws IOException, BundleException {
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
                 .orElseThrow(() -> new BundleException("no OSGi framework on the class path (lib/ is missing Felix)"));
         Path storage = Files.createTempDirectory("vireo-felix-");
+        boolean filled = template != null && template.fill(storage);
         Map<String, String> config = new HashMap<>(properties);
         config.put(Constants.FRAMEWORK_STORAGE, storage.toString());
-        config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        // A new directory needs no cleaning; one filled from the template must keep its bundles.
+        if (!filled) config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         Framework framework = factory.newFramework(config);
         VireoFramework vireo = new VireoFramework(framework, storage, err);
+        vireo.template = filled ? null : template;
         try {
             framework.start();
             ServiceListener listener = event -> {
@@ -118,6 +127,7 @@ final class VireoFramework implements AutoCloseable {
         }
         BundleContext context = context();
         List<Bundle> installed = new ArrayList<>();
+        int already = context.getBundles().length - 1;   // from the storage template; installBundle returns them
         for (Path jar : jars) {
             try {
                 installed.add(context.installBundle(jar.toUri().toString()));
@@ -125,7 +135,11 @@ final class VireoFramework implements AutoCloseable {
                 err.println("vireo: cannot install " + jar.getFileName() + ": " + e.getMessage());
             }
         }
-        timing.mark("bundles installed (" + installed.size() + ")");
+        if (template != null && installed.size() == jars.size()) {
+            template.save(storage);   // before anything starts: the template holds installed bundles only
+        }
+        template = null;   // only bundle/, the first folder installed
+        timing.mark("bundles installed (" + installed.size() + (already > 0 ? ", " + already + " from the storage template)" : ")"));
         for (Bundle bundle : installed) {
             if (bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null) continue;
             try {

@@ -1,0 +1,155 @@
+package org.vireo.launch;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Felix's storage with the distribution's bundles already installed, kept beside vireo.jar in {@code felix-cache/KEY}
+ * (issue 12): installing copies every jar into the storage and records it, about 80-110 ms a start. Each run still gets
+ * a storage of its own, fresh, in a temporary directory (two runs at once never share one, and nothing a run does,
+ * configurations or bundles it installs, reaches the next); it is made from the template by hard-linking the bundles'
+ * jar copies (never written after install) and copying Felix's small bookkeeping files.
+ * <p>
+ * The template holds the bundles installed and not started, as the first run that finds none saves it between
+ * installing and starting. {@code KEY} is a hash of path, size and modification time of Felix's and every bundle's
+ * jar, so a rebuild or another bundle set makes a new template (and removes the old ones). A template is made in a
+ * scratch directory and renamed into place, so a run sees a whole one or none. Anything wrong (a read-only
+ * distribution, a copy that fails) means a start without it, never a failure.
+ */
+final class StorageTemplate {
+    static final String DIRECTORY = "felix-cache";
+    /** Felix's copy of a bundle's jar, inside {@code bundleN/versionM.R/}: written once, at install. */
+    private static final String BUNDLE_JAR = "bundle.jar";
+
+    private final Path root;
+    private final String key;
+
+    private StorageTemplate(Path root, String key) {
+        this.root = root;
+        this.key = key;
+    }
+
+    /** The template place for the jars of {@code home}'s lib/ and bundle/ (not its subfolders, e.g. bundle/http/). */
+    static StorageTemplate of(Path home) throws IOException {
+        StringBuilder identity = new StringBuilder("vireo-felix-storage 1\n");
+        for (String folder : List.of("lib", "bundle")) {
+            try (Stream<Path> files = Files.list(home.resolve(folder))) {
+                for (Path jar : files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList()) {
+                    BasicFileAttributes a = Files.readAttributes(jar, BasicFileAttributes.class);
+                    identity.append(jar.toAbsolutePath()).append(' ').append(a.size()).append(' ')
+                            .append(a.lastModifiedTime().toMillis()).append('\n');
+                }
+            }
+        }
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(identity.toString().getBytes(StandardCharsets.UTF_8));
+            return new StorageTemplate(home.resolve(DIRECTORY), HexFormat.of().formatHex(hash, 0, 8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    Path directory() {
+        return root.resolve(key);
+    }
+
+    /**
+     * Fills the empty {@code storage} from the template, if there is one.
+     *
+     * @return whether it did; on false {@code storage} is gone (Felix makes it anew) and the bundles are to be installed
+     */
+    boolean fill(Path storage) {
+        Path template = directory();
+        if (!Files.isDirectory(template)) return false;
+        try {
+            Files.walkFileTree(template, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                    Files.createDirectories(storage.resolve(template.relativize(dir).toString()));
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Path target = storage.resolve(template.relativize(file).toString());
+                    if (file.getFileName().toString().equals(BUNDLE_JAR)) {
+                        try {
+                            Files.createLink(target, file);
+                            return FileVisitResult.CONTINUE;
+                        } catch (IOException | UnsupportedOperationException e) {
+                            // another file system, or no hard links: a copy does as well
+                        }
+                    }
+                    Files.copy(file, target);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+            return true;
+        } catch (IOException | RuntimeException e) {
+            clear(storage);
+            return false;
+        }
+    }
+
+    /**
+     * Saves {@code storage}, whose bundles are installed and not yet started, as the template, unless there is one
+     * already; removes the templates of other keys. Quietly does nothing when the distribution cannot be written.
+     */
+    void save(Path storage) {
+        Path template = directory();
+        if (Files.isDirectory(template)) return;
+        Path scratch = null;
+        try {
+            Files.createDirectories(root);
+            scratch = Files.createTempDirectory(root, "new-");
+            Path into = scratch;
+            Files.walkFileTree(storage, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                    Files.createDirectories(into.resolve(storage.relativize(dir).toString()));
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    // Not Felix's lock file: each storage made from the template gets its own.
+                    if (!file.getFileName().toString().equals("cache.lock")) {
+                        Files.copy(file, into.resolve(storage.relativize(file).toString()), StandardCopyOption.COPY_ATTRIBUTES);
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+            Files.move(scratch, template, StandardCopyOption.ATOMIC_MOVE);
+            scratch = null;
+            removeOthers();
+        } catch (IOException | RuntimeException e) {
+            // read-only, full, or another run saved it first: the next start installs again or uses theirs
+        } finally {
+            if (scratch != null) clear(scratch);
+        }
+    }
+
+    /** Templates of other keys (older builds); scratch directories of runs that died while saving are left alone. */
+    private void removeOthers() throws IOException {
+        try (Stream<Path> entries = Files.list(root)) {
+            for (Path other : entries.filter(p -> !p.getFileName().toString().equals(key) && !p.getFileName().toString().startsWith("new-")).toList()) {
+                clear(other);
+            }
+        }
+    }
+
+    private static void clear(Path dir) {
+        VireoFramework.deleteRecursively(dir);
+    }
+}
