@@ -124,9 +124,10 @@ public final class Main {
         Thread shutdownHook = new Thread(framework::close, "vireo-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
-            framework.installAndStart(bundleDir, timing);
+            String command = options.command() == LaunchOptions.Command.RUN ? "run" : null;
+            framework.installAndStart(bundleDir, command, timing);
             if (!options.http().isEmpty()) {
-                framework.installAndStart(httpBundles, timing);
+                framework.installAndStart(httpBundles, null, timing);
                 announceHttp(framework, options.http());
             }
             int status = switch (options.command()) {

@@ -115,12 +115,14 @@ final class VireoFramework implements AutoCloseable {
     }
 
     /**
-     * Installs every jar of {@code bundleDir}, then starts those that are not fragments. A bundle that fails to
-     * install or start is reported on {@code err}; the others still start.
+     * Installs every jar of {@code bundleDir}, then starts those that are not fragments, in {@link StartOrder} for
+     * {@code command} (e.g. "run"; null: the jars' order). A bundle that fails to install or start is reported on
+     * {@code err}; the others still start. Once the framework is stopping (a command that ended at once), the rest
+     * is not started.
      *
      * @return the bundles installed
      */
-    List<Bundle> installAndStart(Path bundleDir, StartupTiming timing) throws IOException {
+    List<Bundle> installAndStart(Path bundleDir, String command, StartupTiming timing) throws IOException {
         List<Path> jars;
         try (Stream<Path> files = Files.list(bundleDir)) {
             jars = files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
@@ -140,14 +142,16 @@ final class VireoFramework implements AutoCloseable {
         }
         template = null;   // only bundle/, the first folder installed
         timing.mark("bundles installed (" + installed.size() + (already > 0 ? ", " + already + " from the storage template)" : ")"));
-        for (Bundle bundle : installed) {
+        for (Bundle bundle : StartOrder.forCommand(context.getBundle(0), installed, command)) {
             if (bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null) continue;
+            if (isStopping()) break;
             try {
                 long began = System.nanoTime();
                 bundle.start();
                 timing.slow("started " + bundle.getSymbolicName(), System.nanoTime() - began);
-            } catch (BundleException e) {
-                err.println("vireo: cannot start " + bundle.getSymbolicName() + ": " + GogoCommands.messageOf(e));
+                if (command != null && StartOrder.declares(bundle, StartOrder.NAMESPACE, command)) timing.mark("started the " + command + " command's bundle");
+            } catch (BundleException | IllegalStateException e) {
+                if (!isStopping()) err.println("vireo: cannot start " + bundle.getSymbolicName() + ": " + GogoCommands.messageOf(e));
             }
         }
         timing.mark("bundles resolved and started");

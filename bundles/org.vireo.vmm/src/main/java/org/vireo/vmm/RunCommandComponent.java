@@ -18,7 +18,12 @@ import org.vireo.machine.Machine;
  * {@link org.vireo.virtio.kind.DeviceKind} services present ({@link FrameworkDeviceKinds}).
  */
 @Component(immediate = true, service = {})
+// Says "this bundle handles vireo run", so the launcher starts it and what it needs before the bundles a run does not
+// (the shell, Gogo, FileInstall's deploy directory, Java drivers), and the guest starts while those do.
+@org.osgi.annotation.bundle.Capability(namespace = RunCommandComponent.COMMAND_NAMESPACE, name = "run")
 public final class RunCommandComponent {
+    /** The capability namespace of launcher commands: {@code vireo.command=run} (launch/README.md). */
+    public static final String COMMAND_NAMESPACE = "vireo.command";
     public static final String ARGS_PROPERTY = "vireo.run.args";
     public static final String CLAIMED_PROPERTY = "vireo.run.claimed";
     public static final String EXIT_CODE_PROPERTY = "vireo.exit.code";
