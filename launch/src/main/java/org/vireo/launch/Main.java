@@ -118,7 +118,7 @@ public final class Main {
             if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         }
 
-        VireoFramework framework = VireoFramework.start(properties, storageTemplate(home), err);
+        VireoFramework framework = VireoFramework.start(properties, storageTemplate(home), err, timing);
         timing.mark("framework started (Felix)");
         timing.watchServices(framework.context());
         Thread shutdownHook = new Thread(framework::close, "vireo-shutdown");

@@ -8,9 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -18,26 +15,36 @@ import java.util.stream.Stream;
  * Felix's storage with the distribution's bundles already installed, kept beside vireo.jar in {@code felix-cache/KEY}
  * (issue 12): installing copies every jar into the storage and records it, about 80-110 ms a start. Each run still gets
  * a storage of its own, fresh, in a temporary directory (two runs at once never share one, and nothing a run does,
- * configurations or bundles it installs, reaches the next); it is made from the template by hard-linking the bundles'
- * jar copies (never written after install) and copying Felix's small bookkeeping files.
+ * configurations or bundles it installs, reaches the next); it is made from the template by hard-linking the files
+ * Felix writes once per bundle revision (the jar's copy, its location) and copying the rest (bundle.info).
  * <p>
  * The template holds the bundles installed and not started, as the first run that finds none saves it between
- * installing and starting. {@code KEY} is a hash of path, size and modification time of Felix's and every bundle's
- * jar, so a rebuild or another bundle set makes a new template (and removes the old ones). A template is made in a
+ * installing and starting. Its identity, kept in it, is path, size and modification time of Felix's and every
+ * bundle's jar ({@code KEY} is a hash of it), so a rebuild or another bundle set makes a new template (and removes the
+ * old ones). A template is made in a
  * scratch directory and renamed into place, so a run sees a whole one or none. Anything wrong (a read-only
  * distribution, a copy that fails) means a start without it, never a failure.
  */
 final class StorageTemplate {
     static final String DIRECTORY = "felix-cache";
-    /** Felix's copy of a bundle's jar, inside {@code bundleN/versionM.R/}: written once, at install. */
-    private static final String BUNDLE_JAR = "bundle.jar";
+    /**
+     * Felix's files of one revision of a bundle, inside {@code bundleN/versionM.R/}: its copy of the jar and where it
+     * came from, written once, when the revision is made. Linked, not copied; everything else (bundle.info, rewritten
+     * as the bundle's state changes) is copied.
+     */
+    private static final java.util.Set<String> WRITTEN_ONCE = java.util.Set.of("bundle.jar", "revision.location");
+
+    /** In the template: the identity it was made for, compared whole (the directory name is only a hash of it). */
+    static final String IDENTITY_FILE = "vireo.identity";
 
     private final Path root;
     private final String key;
+    private final String identity;
 
-    private StorageTemplate(Path root, String key) {
+    private StorageTemplate(Path root, String key, String identity) {
         this.root = root;
         this.key = key;
+        this.identity = identity;
     }
 
     /** The template place for the jars of {@code home}'s lib/ and bundle/ (not its subfolders, e.g. bundle/http/). */
@@ -52,12 +59,9 @@ final class StorageTemplate {
                 }
             }
         }
-        try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(identity.toString().getBytes(StandardCharsets.UTF_8));
-            return new StorageTemplate(home.resolve(DIRECTORY), HexFormat.of().formatHex(hash, 0, 8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
+        // Named by a cheap hash (a digest's provider lookup costs tens of ms at start); the identity file inside decides.
+        String text = identity.toString();
+        return new StorageTemplate(home.resolve(DIRECTORY), String.format("%08x%08x", text.hashCode(), text.length()), text);
     }
 
     Path directory() {
@@ -73,6 +77,7 @@ final class StorageTemplate {
         Path template = directory();
         if (!Files.isDirectory(template)) return false;
         try {
+            if (!identity.equals(Files.readString(template.resolve(IDENTITY_FILE), StandardCharsets.UTF_8))) return false;
             Files.walkFileTree(template, new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
@@ -82,8 +87,9 @@ final class StorageTemplate {
 
                 @Override
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    if (file.getParent().equals(template) && file.getFileName().toString().equals(IDENTITY_FILE)) return FileVisitResult.CONTINUE;
                     Path target = storage.resolve(template.relativize(file).toString());
-                    if (file.getFileName().toString().equals(BUNDLE_JAR)) {
+                    if (WRITTEN_ONCE.contains(file.getFileName().toString())) {
                         try {
                             Files.createLink(target, file);
                             return FileVisitResult.CONTINUE;
@@ -130,6 +136,7 @@ final class StorageTemplate {
                     return FileVisitResult.CONTINUE;
                 }
             });
+            Files.writeString(scratch.resolve(IDENTITY_FILE), identity, StandardCharsets.UTF_8);
             Files.move(scratch, template, StandardCopyOption.ATOMIC_MOVE);
             scratch = null;
             removeOthers();

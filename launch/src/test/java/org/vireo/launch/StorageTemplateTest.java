@@ -54,6 +54,15 @@ public class StorageTemplateTest {
         Files.writeString(info, "changed by this run");
         assertEquals("a run's bookkeeping is its own", "1\nfile:a.jar\n2\n", Files.readString(template.directory().resolve("bundle1/bundle.info")));
         assertFalse("each run locks its own storage", Files.exists(fresh.resolve("cache.lock")));
+        assertFalse("the identity stays in the template", Files.exists(fresh.resolve(StorageTemplate.IDENTITY_FILE)));
+    }
+
+    @Test
+    public void aTemplateMadeForOtherJarsIsNotUsedEvenUnderTheSameName() throws Exception {
+        StorageTemplate template = StorageTemplate.of(home());
+        template.save(installedStorage());
+        Files.writeString(template.directory().resolve(StorageTemplate.IDENTITY_FILE), "vireo-felix-storage 1\nother jars\n");
+        assertFalse(template.fill(folder.getRoot().toPath().resolve("fresh")));
     }
 
     @Test
