@@ -31,6 +31,10 @@ public class LauncherIT {
     record Result(int exitCode, String out, String err) {}
 
     private static Result vireo(String... args) throws IOException, InterruptedException {
+        return vireo(java.util.Map.of(), args);
+    }
+
+    private static Result vireo(java.util.Map<String, String> env, String... args) throws IOException, InterruptedException {
         Path dir = WORK.resolve("run" + RUNS.incrementAndGet());
         Files.createDirectories(dir);
         List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
@@ -40,6 +44,7 @@ public class LauncherIT {
                 .redirectOutput(dir.resolve("out.txt").toFile())
                 .redirectError(dir.resolve("err.txt").toFile());
         builder.environment().put("VIREO_JAVA_OPTS", "-Dvireo.run.claim.seconds=1");
+        builder.environment().putAll(env);
         Process process = builder.start();
         if (!process.waitFor(120, TimeUnit.SECONDS)) {
             process.destroyForcibly();
@@ -175,6 +180,43 @@ public class LauncherIT {
         assertEquals(2, r.exitCode);
         assertTrue(r.err, r.err.startsWith("vireo: no kernel at nothing\nusage: vireo run"));
         assertFalse(r.err, r.err.contains("Exception"));
+    }
+
+    /**
+     * VIREO_TIMING follows a run to its guest's first instruction (the VMM's machine service says machine.running),
+     * and the bundles a run does not need start only then. The guest is a PVH ELF whose first instructions are
+     * cli; hlt, so the run ends at once: the vCPU halted with interrupts disabled.
+     */
+    @Test
+    public void runTimesTheGuestsFirstInstructionAndStartsTheOtherBundlesAfterIt() throws Exception {
+        Path kernel = WORK.resolve("halt.elf");
+        Files.createDirectories(WORK);
+        Files.write(kernel, pvhElf(new byte[] {(byte) 0xfa, (byte) 0xf4}));
+        Result r = vireo(java.util.Map.of("VIREO_TIMING", "1"), "--deploy", "deploy", "run", "--kernel", kernel.toAbsolutePath().toString(), "--initrd", "none");
+        assertEquals(r.err, 1, r.exitCode);
+        assertTrue(r.err, r.err.contains("the vCPU halted with interrupts disabled"));
+        List<String> phases = r.err.lines().filter(l -> l.startsWith("vireo: timing ")).map(l -> l.replaceFirst("^.*\\)  ", "")).toList();
+        int vmm = phases.indexOf("started the run command's bundle");
+        int guest = phases.indexOf("first guest instruction (vCPU started)");
+        int others = phases.indexOf("the guest runs: starting the other bundles");
+        assertTrue(r.err, vmm >= 0 && vmm < guest && guest < others);
+    }
+
+    /** An ELF64 vmlinux with one segment at 16 MiB holding {@code code}, entered through its PVH note at its start. */
+    private static byte[] pvhElf(byte[] code) {
+        byte[] image = new byte[0x1000 + code.length];
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(image).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(0, new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1});   // ELF64, little-endian, version 1
+        b.putShort(16, (short) 2).putShort(18, (short) 62);      // executable, x86-64
+        b.putLong(32, 64).putShort(54, (short) 56).putShort(56, (short) 2);   // two program headers at 64
+        b.putInt(64, 1).putLong(64 + 8, 0x1000).putLong(64 + 24, 0x100_0000)   // PT_LOAD: the code at 16 MiB
+                .putLong(64 + 32, code.length).putLong(64 + 40, code.length);
+        int note = 0x800;
+        b.putInt(120, 4).putLong(120 + 8, note).putLong(120 + 32, 20);   // PT_NOTE
+        b.putInt(note, 4).putInt(note + 4, 4).putInt(note + 8, 18)      // "Xen", XEN_ELFNOTE_PHYS32_ENTRY
+                .put(note + 12, new byte[] {'X', 'e', 'n', 0}).putInt(note + 16, 0x100_0000);
+        System.arraycopy(code, 0, image, 0x1000, code.length);
+        return image;
     }
 
     @Test
