@@ -133,7 +133,7 @@ public final class Main {
             int status = switch (options.command()) {
                 case SHELL -> options.commands().isEmpty()
                         ? awaitStop(framework)
-                        : runCommands(framework, options.commands());
+                        : runCommands(framework, options.commands(), deployDir);
                 case RUN -> runMachine(framework);
                 case HELP -> throw new AssertionError();
             };
@@ -195,10 +195,10 @@ public final class Main {
         err.println("vireo: HTTP API and web console at " + where);
     }
 
-    private int runCommands(VireoFramework framework, List<String> commands) throws InterruptedException {
+    private int runCommands(VireoFramework framework, List<String> commands, Path deployDir) throws InterruptedException {
         try {
             GogoCommands.execute(framework.context(), commands, in, out, err, 30, TimeUnit.SECONDS,
-                    (command, known) -> awaitCommands(framework, command, known));
+                    (command, known) -> awaitCommands(framework, command, known, deployDir));
             timing.mark("commands done");
             return 0;
         } catch (GogoCommands.CommandException e) {
@@ -228,18 +228,20 @@ public final class Main {
     }
 
     /**
-     * Waits until Gogo knows every command {@code command} names ({@link GogoScript#commandNames}): at once, usually,
-     * since the bundles have all started. A name that is missing then is waited for until the runtime settles (no
-     * service event for {@value #SETTLE_QUIET_MILLIS} ms, at most {@value #SETTLE_MAX_MILLIS} ms); then the command
-     * runs anyway, and Gogo says "Command not found" if it really is not there (or runs it, if the name was a
-     * closure the launcher did not recognise).
+     * Waits until Gogo knows every command {@code command} names ({@link GogoScript#commandNames}) and Declarative
+     * Services has taken up the deploy directory's configurations ({@link DeployedConfigurations}): at once, usually,
+     * since the bundles have all started. What is missing then is waited for until the runtime settles (no service
+     * event for {@value #SETTLE_QUIET_MILLIS} ms, at most {@value #SETTLE_MAX_MILLIS} ms); then the command runs anyway,
+     * and Gogo says "Command not found" if it really is not there (or runs it, if the name was a closure the launcher
+     * did not recognise).
      */
-    private void awaitCommands(VireoFramework framework, String command, java.util.function.Supplier<java.util.Set<String>> known)
-            throws InterruptedException {
+    private void awaitCommands(VireoFramework framework, String command, java.util.function.Supplier<java.util.Set<String>> known,
+                               Path deployDir) throws InterruptedException {
         java.util.Set<String> names = GogoScript.commandNames(command);
         boolean ready = framework.awaitServices(() -> {
             java.util.Set<String> now = known.get();
-            return names.stream().allMatch(name -> GogoScript.isKnown(name, now));
+            return names.stream().allMatch(name -> GogoScript.isKnown(name, now))
+                    && DeployedConfigurations.applied(framework.context(), deployDir);
         }, SETTLE_QUIET_MILLIS, SETTLE_MAX_MILLIS);
         timing.mark((ready ? "commands registered: " : "settled, still missing some of: ") + String.join(" ", names));
     }
