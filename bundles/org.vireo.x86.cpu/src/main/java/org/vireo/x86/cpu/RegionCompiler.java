@@ -182,8 +182,11 @@ final class RegionCompiler {
             case Ops.MOV_R_I -> i.size == 8 || i.size == 4;
             case Ops.INC, Ops.DEC -> i.rm >= 0 && (i.size == 8 || i.size == 4);
             case Ops.JMP_REL, Ops.JCC -> i.size == 8;
-            // Memory-destination ALU (register forms are already ALU_RR/ALU_RI).
-            case Ops.ALU_RM_R, Ops.ALU_RM_I -> i.rm < 0 && (i.size == 8 || i.size == 4);
+            // Memory-destination ALU of 4 or 8 bytes (those register forms are ALU_RR/ALU_RI), byte and word registers.
+            case Ops.ALU_RM_R, Ops.ALU_RM_I -> i.rm < 0 ? i.size == 8 || i.size == 4 : i.size == 1 || i.size == 2;
+            case Ops.TEST_RM_R, Ops.TEST_RM_I, Ops.MOV_RM_R -> true;
+            case Ops.NEG, Ops.NOT -> i.rm >= 0;
+            case Ops.LEA -> true;
             // Flag-setting forms: computed without flags where their flags are never observed, else with the flags
             // set eagerly in CpuState (shifts, IMUL) or left to the interpreter (MUL).
             case Ops.SHIFT_I -> i.rm >= 0 && (i.size == 8 || i.size == 4) && (i.imm & (i.size == 8 ? 63 : 31)) != 0;
@@ -272,7 +275,7 @@ final class RegionCompiler {
     private static boolean writesFlags(Insn i) {
         return switch (i.op) {
             case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32, Ops.TEST_RR64,
-                 Ops.TEST_RR32, Ops.INC, Ops.DEC, Ops.ALU_RM_R, Ops.ALU_RM_I -> translatable(i);
+                 Ops.TEST_RR32, Ops.INC, Ops.DEC, Ops.ALU_RM_R, Ops.ALU_RM_I, Ops.TEST_RM_R, Ops.TEST_RM_I, Ops.NEG -> translatable(i);
             default -> false;
         };
     }
@@ -286,7 +289,7 @@ final class RegionCompiler {
             case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32 -> i.sub == 2 || i.sub == 3;
             case Ops.ALU_RM_R, Ops.ALU_RM_I, Ops.SETCC, Ops.CMOV, Ops.SHIFT_CL -> true;
             case Ops.SHIFT_I -> i.sub == 2 || i.sub == 3;
-            case Ops.MOVZX, Ops.MOVSX -> i.rm < 0;
+            case Ops.MOVZX, Ops.MOVSX, Ops.TEST_RM_R, Ops.TEST_RM_I, Ops.MOV_RM_R -> i.rm < 0;
             default -> false;
         };
     }
@@ -359,7 +362,10 @@ final class RegionCompiler {
                 case Ops.MOV_RR64, Ops.MOV_RR32, Ops.LOAD64, Ops.LOAD32, Ops.LEA64, Ops.POP64, Ops.MOV_R_I, Ops.IMUL_R_RM,
                      Ops.IMUL_R_RM_I, Ops.MOVZX, Ops.MOVSX, Ops.CMOV -> written[i.reg] = true;
                 case Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32, Ops.ALU_RM64, Ops.ALU_RM32 -> { if (i.sub != 7) written[i.reg] = true; }
-                case Ops.INC, Ops.DEC, Ops.SHIFT_I, Ops.SHIFT_CL, Ops.SETCC -> written[gpr(i.rm)] = true;
+                case Ops.INC, Ops.DEC, Ops.SHIFT_I, Ops.SHIFT_CL, Ops.SETCC, Ops.NEG, Ops.NOT -> written[gpr(i.rm)] = true;
+                case Ops.ALU_RM_R, Ops.ALU_RM_I -> { if (i.rm >= 0 && i.sub != 7) written[gpr(i.rm)] = true; }
+                case Ops.MOV_RM_R -> { if (i.rm >= 0) written[gpr(i.rm)] = true; }
+                case Ops.LEA -> written[i.reg] = true;
                 default -> { }
             }
         }
@@ -612,6 +618,72 @@ final class RegionCompiler {
 
         private void mask32() { c.loadConstant(0xffffffffL); c.land(); }
 
+        /** Pushes register {@code r} as an operand of {@code size} bytes, zero-extended (r of a byte operand: AH..BH = 0x20 | n). */
+        private void readReg(int r, int size) {
+            switch (size) {
+                case 1 -> {
+                    reg(gpr(r));
+                    if ((r & 0x20) != 0) { c.loadConstant(8); c.lushr(); }
+                    c.loadConstant(0xffL); c.land();
+                }
+                case 2 -> { reg(r); c.loadConstant(0xffffL); c.land(); }
+                case 4 -> { reg(r); mask32(); }
+                default -> reg(r);
+            }
+        }
+
+        /** Pops a value into register {@code r} as the interpreter's setReg: 8 bytes whole, 4 zero-extended, 2 and 1 merged. */
+        private void writeReg(int r, int size) {
+            switch (size) {
+                case 8 -> c.lstore(slot(r));
+                case 4 -> { mask32(); c.lstore(slot(r)); }
+                default -> {
+                    int g = gpr(r);
+                    int shift = size == 1 && (r & 0x20) != 0 ? 8 : 0;
+                    long field = (size == 1 ? 0xffL : 0xffffL) << shift;
+                    if (shift != 0) { c.loadConstant(shift); c.lshl(); }
+                    c.loadConstant(field); c.land();
+                    reg(g); c.loadConstant(~field); c.land();
+                    c.lor();
+                    c.lstore(slot(g));
+                }
+            }
+        }
+
+        /** Pushes the r/m operand of {@code i} (register or memory) zero-extended to 64 bits. */
+        private void readRm(Insn i, long off) {
+            if (i.rm >= 0) { readReg(i.rm, i.size); return; }
+            c.aload(MMU); address(i, off);
+            switch (i.size) {
+                case 1 -> { c.invokevirtual(CD_MMU, "read8", READ32); c.i2l(); }
+                case 2 -> { c.invokevirtual(CD_MMU, "read16", READ32); c.i2l(); }
+                case 4 -> { c.invokevirtual(CD_MMU, "read32", READ32); c.i2l(); mask32(); }
+                default -> c.invokevirtual(CD_MMU, "read64", READ64);
+            }
+        }
+
+        /** ALU on a byte or word register (the interpreter's aluRmR/aluRmI: same operands, same lazy record). */
+        private void aluRegister(Insn i, boolean flagsNeeded) {
+            int sub = i.sub, szi = i.szi;
+            readReg(i.rm, i.size); c.lstore(T1);
+            if (i.op == Ops.ALU_RM_R) readReg(i.reg, i.size); else c.loadConstant(i.imm);
+            c.lstore(T2);
+            if (sub == 2 || sub == 3) carry(); else c.lconst_0();
+            c.lstore(T3);
+            if (!flagsNeeded && sub == 7) return;
+            c.loadConstant(sub); c.lload(T1); c.lload(T2); c.lload(T3); c.loadConstant(CpuState.MASK[szi]);
+            c.invokestatic(CD_SUPPORT, "alu", ALU);
+            if (flagsNeeded) {
+                c.lstore(CC_DST);
+                c.lload(T1); c.lstore(CC_A);
+                c.lload(T2); c.lstore(CC_B);
+                setKnown(RegionSupport.aluKind(sub) << 2 | szi);
+                if (sub == 7) return;
+                c.lload(CC_DST);
+            }
+            writeReg(i.rm, i.size);
+        }
+
         /** Pushes CF (0 or 1) as a long. */
         private void carry() {
             if (known >= 0) {
@@ -697,7 +769,41 @@ final class RegionCompiler {
                     c.aload(MMU); c.lload(T1); c.invokevirtual(CD_MMU, "read64", READ64); c.lstore(EXIT_RIP);
                     c.lload(T1); c.loadConstant(8L); c.ladd(); c.lstore(slot(RSP));
                 }
-                case Ops.ALU_RM_R, Ops.ALU_RM_I -> aluMemory(i, off, next, x);
+                case Ops.ALU_RM_R, Ops.ALU_RM_I -> {
+                    if (i.rm >= 0) aluRegister(i, flagsNeeded);
+                    else aluMemory(i, off, next, x);
+                }
+                case Ops.TEST_RM_R, Ops.TEST_RM_I -> {
+                    if (!flagsNeeded && i.rm >= 0) break;
+                    readRm(i, off);   // a memory operand is read even when the flags are dead: it may fault
+                    if (i.op == Ops.TEST_RM_R) readReg(i.reg, i.size); else c.loadConstant(i.imm);
+                    c.land();
+                    if (flagsNeeded) { c.lstore(CC_DST); setKnown(K_LOGIC << 2 | i.szi); } else c.pop2();
+                }
+                case Ops.MOV_RM_R -> {
+                    if (i.rm >= 0) {
+                        readReg(i.reg, i.size);
+                        writeReg(i.rm, i.size);
+                    } else {
+                        c.aload(MMU); address(i, off); readReg(i.reg, i.size);
+                        c.invokevirtual(CD_MMU, switch (i.size) { case 1 -> "write8"; case 2 -> "write16"; case 4 -> "write32"; default -> "write64"; }, WRITE);
+                        checkCodeWritten(next, x + 1);
+                    }
+                }
+                case Ops.NEG -> {   // SUB from 0, as the interpreter's
+                    readReg(i.rm, i.size); c.lstore(T2);
+                    c.lconst_0(); c.lload(T2); c.lsub(); c.loadConstant(CpuState.MASK[i.szi]); c.land();
+                    if (flagsNeeded) {
+                        c.lstore(CC_DST);
+                        c.lconst_0(); c.lstore(CC_A);
+                        c.lload(T2); c.lstore(CC_B);
+                        setKnown(RegionSupport.aluKind(5) << 2 | i.szi);
+                        c.lload(CC_DST);
+                    }
+                    writeReg(i.rm, i.size);
+                }
+                case Ops.NOT -> { readReg(i.rm, i.size); c.loadConstant(-1L); c.lxor(); writeReg(i.rm, i.size); }
+                case Ops.LEA -> { effectiveAddress(i, off); writeReg(i.reg, i.size); }
                 case Ops.SHIFT_I -> {
                     int szi = i.size == 8 ? 3 : 2;
                     boolean eager = flagsNeeded || i.sub == 2 || i.sub == 3;

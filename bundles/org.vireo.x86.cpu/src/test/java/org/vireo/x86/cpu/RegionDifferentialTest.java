@@ -84,13 +84,46 @@ public class RegionDifferentialTest {
         return r;
     }
 
+    /** A byte register: with REX any but SPL (the host's stack natively), without REX AL..BH; never CL/CH in loops, BL/BH while RBX is kept. */
+    private int byteReg(boolean rex, boolean allowRcx) {
+        if (rex) return reg(allowRcx);
+        int r;
+        do { r = rnd.nextInt(8); } while ((!allowRcx && (r == 1 || r == 5)) || (keepRbx && (r == 3 || r == 7)));
+        return r;
+    }
+
     /** One register-form instruction with defined flags (for the native comparison). */
     private byte[] registerInsn(Seq q, boolean allowRcx) {
         ByteArrayOutputStream saved = new ByteArrayOutputStream();
         Seq one = new Seq();
         boolean w = rnd.nextBoolean();
         int a = reg(allowRcx), b = reg(allowRcx);
-        switch (rnd.nextInt(16)) {
+        switch (rnd.nextInt(18)) {
+            case 14 -> {        // byte ALU / TEST / MOV / NEG / NOT on byte registers (AL..BH without REX, SPL..R15B with)
+                boolean rex = rnd.nextBoolean();
+                int x = byteReg(rex, allowRcx), y = byteReg(rex, allowRcx);
+                if (rex) one.b.write(0x40 | (y >= 8 ? 4 : 0) | (x >= 8 ? 1 : 0));
+                switch (rnd.nextInt(6)) {
+                    case 0 -> { int sub = rnd.nextInt(8); one.b.write(ALU_OPCODE[sub] - 1); one.modrm(y, x); q.logicLast = sub == 1 || sub == 4 || sub == 6; }
+                    case 1 -> { int sub = rnd.nextInt(8); one.b.write(0x80); one.modrm(sub, x); one.b.write(rnd.nextInt(256)); q.logicLast = sub == 1 || sub == 4 || sub == 6; }
+                    case 2 -> { one.b.write(0x84); one.modrm(y, x); q.logicLast = true; }
+                    case 3 -> { one.b.write(0xf6); one.modrm(0, x); one.b.write(rnd.nextInt(256)); q.logicLast = true; }
+                    case 4 -> { one.b.write(0x88); one.modrm(y, x); }
+                    default -> { boolean neg = rnd.nextBoolean(); one.b.write(0xf6); one.modrm(neg ? 3 : 2, x); if (neg) q.logicLast = false; }
+                }
+            }
+            case 15 -> {        // word ALU, NEG/NOT of 4 or 8 bytes, TEST r/m, imm32, 32-bit LEA
+                switch (rnd.nextInt(4)) {
+                    case 0 -> { int sub = rnd.nextInt(8); one.b.write(0x66); one.rex(false, b, a); one.b.write(ALU_OPCODE[sub]); one.modrm(b, a); q.logicLast = sub == 1 || sub == 4 || sub == 6; }
+                    case 1 -> { boolean neg = rnd.nextBoolean(); one.rex(w, 0, a); one.b.write(0xf7); one.modrm(neg ? 3 : 2, a); if (neg) q.logicLast = false; }
+                    case 2 -> { one.rex(w, 0, a); one.b.write(0xf7); one.modrm(0, a); one.imm32((int) value()); q.logicLast = true; }
+                    default -> {
+                        int base = reg(true);
+                        if ((base & 7) == 4) base = 3;
+                        one.rex(false, a, base); one.b.write(0x8d); one.b.write(0x40 | (a & 7) << 3 | (base & 7)); one.b.write(rnd.nextInt(256));
+                    }
+                }
+            }
             case 0, 1, 2 -> {   // ALU r/m, r
                 int sub = rnd.nextInt(8);
                 one.rex(w, b, a); one.b.write(ALU_OPCODE[sub]); one.modrm(b, a);
@@ -268,7 +301,18 @@ public class RegionDifferentialTest {
             do { a = rnd.nextInt(16); } while (a == 4 || a == 3);
             int disp = rnd.nextInt(16) * 8;   // inside the data block the program starts with
             boolean w = rnd.nextBoolean();
-            switch (rnd.nextInt(12)) {
+            switch (rnd.nextInt(13)) {
+                case 8 -> { // byte and word stores, TEST m8/m32 with a register or an immediate
+                    int r = a & 3;   // AL..DL without REX (not BL: RBX is the data pointer)
+                    if (r == 3) r = 0;
+                    switch (rnd.nextInt(5)) {
+                        case 0 -> { out.write(0x88); out.write(0x43 | r << 3); out.write(disp + rnd.nextInt(8)); }
+                        case 1 -> { out.write(0x66); out.write(0x89); out.write(0x43 | r << 3); out.write(disp + 2 * rnd.nextInt(4)); }
+                        case 2 -> { out.write(0x84); out.write(0x43 | r << 3); out.write(disp + rnd.nextInt(8)); }
+                        case 3 -> { out.write(0xf6); out.write(0x43); out.write(disp + rnd.nextInt(8)); out.write(rnd.nextInt(256)); }
+                        default -> { out.write(w ? 0x48 : 0x40); out.write(0xf7); out.write(0x43); out.write(disp); for (int z = 0; z < 4; z++) out.write(rnd.nextInt(256)); }
+                    }
+                }
                 case 0 -> { out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x8b); out.write(0x43 | (a & 7) << 3); out.write(disp); } // load
                 case 1 -> { out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x89); out.write(0x43 | (a & 7) << 3); out.write(disp); } // store
                 case 2 -> { out.write(w ? 0x48 | (a >= 8 ? 4 : 0) : 0x40 | (a >= 8 ? 4 : 0)); out.write(0x03 + 8 * rnd.nextInt(8)); out.write(0x43 | (a & 7) << 3); out.write(disp); } // alu r, m
