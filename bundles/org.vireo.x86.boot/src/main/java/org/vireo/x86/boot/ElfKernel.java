@@ -1,62 +1,109 @@
 package org.vireo.x86.boot;
 
-import java.nio.ByteBuffer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
-/** An x86-64 ELF vmlinux: its loadable segments (by physical address) and its PVH entry point. */
+/**
+ * An x86-64 ELF vmlinux: its loadable segments (by physical address) and its PVH entry point. Read from a
+ * {@link MemorySegment}, so a mapped file or an unpacked kernel's first block serves without a copy.
+ */
 record ElfKernel(List<Segment> segments, long pvhEntry) {
     static final int PT_LOAD = 1, PT_NOTE = 4;
     static final int XEN_ELFNOTE_PHYS32_ENTRY = 18;
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     record Segment(long fileOffset, long fileSize, long physicalAddress, long memorySize) {}
 
+    /** The program headers: the PT_LOAD segments and the PT_NOTE segments (physical address and memory size 0). */
+    record Headers(List<Segment> loads, List<Segment> notes) {}
+
     static boolean isElf(byte[] image) {
-        return image.length >= 4 && image[0] == 0x7f && image[1] == 'E' && image[2] == 'L' && image[3] == 'F';
+        return isElf(MemorySegment.ofArray(image));
+    }
+
+    static boolean isElf(MemorySegment image) {
+        return image.byteSize() >= 4 && image.get(ValueLayout.JAVA_BYTE, 0) == 0x7f && image.get(ValueLayout.JAVA_BYTE, 1) == 'E'
+                && image.get(ValueLayout.JAVA_BYTE, 2) == 'L' && image.get(ValueLayout.JAVA_BYTE, 3) == 'F';
     }
 
     static ElfKernel parse(byte[] image) {
-        ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
-        if (image.length < 64 || image[4] != 2 || image[5] != 1) throw new BootException("not a little-endian 64-bit ELF kernel");
-        if ((b.getShort(18) & 0xffff) != 62) throw new BootException("not an x86-64 ELF kernel (e_machine " + (b.getShort(18) & 0xffff) + ")");
-        long phoff = b.getLong(32);
-        int phentsize = b.getShort(54) & 0xffff, phnum = b.getShort(56) & 0xffff;
-        if (phentsize < 56 || phoff < 0 || phoff + (long) phentsize * phnum > image.length) throw new BootException("ELF program headers out of the file");
-        List<Segment> segments = new ArrayList<>();
-        long entry = -1;
-        for (int i = 0; i < phnum; i++) {
-            int ph = (int) (phoff + (long) i * phentsize);
-            int type = b.getInt(ph);
-            long offset = b.getLong(ph + 8), paddr = b.getLong(ph + 24), filesz = b.getLong(ph + 32), memsz = b.getLong(ph + 40);
-            if (offset < 0 || filesz < 0 || offset + filesz > image.length) throw new BootException("ELF segment " + i + " lies outside the file");
-            if (type == PT_LOAD) {
-                if (memsz < filesz) throw new BootException("ELF segment " + i + " has p_memsz < p_filesz");
-                segments.add(new Segment(offset, filesz, paddr, memsz));
-            } else if (type == PT_NOTE && entry < 0) {
-                entry = findPvhEntry(b, (int) offset, (int) filesz);
-            }
-        }
-        if (entry < 0) throw new BootException("the ELF kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): build it with CONFIG_PVH=y, or boot the bzImage");
-        return new ElfKernel(List.copyOf(segments), entry);
+        return parse(MemorySegment.ofArray(image));
     }
 
-    /** Scans a note segment for the Xen PHYS32_ENTRY note; -1 if absent. */
-    private static long findPvhEntry(ByteBuffer b, int start, int length) {
-        int at = start, end = start + length;
+    static ElfKernel parse(MemorySegment image) {
+        Headers h = headers(image, image.byteSize());
+        long entry = -1;
+        for (Segment n : h.notes()) {
+            if (entry < 0) entry = findPvhEntry(image.asSlice(n.fileOffset(), n.fileSize()));
+        }
+        if (entry < 0) throw noPvhNote();
+        return new ElfKernel(h.loads(), entry);
+    }
+
+    static BootException noPvhNote() {
+        return new BootException("the ELF kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): build it with CONFIG_PVH=y, or boot the bzImage");
+    }
+
+    /**
+     * The program headers of an ELF file of {@code fileSize} bytes whose first bytes are {@code head}; every
+     * segment is checked to lie in the file.
+     *
+     * @throws BootException if the file is not an x86-64 ELF or its program headers are not all in {@code head}
+     */
+    static Headers headers(MemorySegment head, long fileSize) {
+        if (head.byteSize() < 64 || head.get(ValueLayout.JAVA_BYTE, 4) != 2 || head.get(ValueLayout.JAVA_BYTE, 5) != 1) {
+            throw new BootException("not a little-endian 64-bit ELF kernel");
+        }
+        int machine = head.get(LE16, 18) & 0xffff;
+        if (machine != 62) throw new BootException("not an x86-64 ELF kernel (e_machine " + machine + ")");
+        long phoff = head.get(LE64, 32);
+        int phentsize = head.get(LE16, 54) & 0xffff, phnum = head.get(LE16, 56) & 0xffff;
+        if (phentsize < 56 || phoff < 0 || phoff > fileSize || phoff + (long) phentsize * phnum > fileSize) {
+            throw new BootException("ELF program headers out of the file");
+        }
+        if (phoff + (long) phentsize * phnum > head.byteSize()) {
+            throw new BootException("the ELF program headers lie beyond the first " + head.byteSize() + " bytes of the kernel");
+        }
+        List<Segment> loads = new ArrayList<>(), notes = new ArrayList<>();
+        for (int i = 0; i < phnum; i++) {
+            long ph = phoff + (long) i * phentsize;
+            int type = head.get(LE32, ph);
+            long offset = head.get(LE64, ph + 8), paddr = head.get(LE64, ph + 24), filesz = head.get(LE64, ph + 32), memsz = head.get(LE64, ph + 40);
+            if (offset < 0 || filesz < 0 || offset > fileSize || filesz > fileSize - offset) {
+                throw new BootException("ELF segment " + i + " lies outside the file");
+            }
+            if (type == PT_LOAD) {
+                if (memsz < filesz) throw new BootException("ELF segment " + i + " has p_memsz < p_filesz");
+                loads.add(new Segment(offset, filesz, paddr, memsz));
+            } else if (type == PT_NOTE) {
+                notes.add(new Segment(offset, filesz, 0, 0));
+            }
+        }
+        return new Headers(List.copyOf(loads), List.copyOf(notes));
+    }
+
+    /** Scans the bytes of a note segment for the Xen PHYS32_ENTRY note; -1 if absent. */
+    static long findPvhEntry(MemorySegment notes) {
+        long at = 0, end = notes.byteSize();
         while (at + 12 <= end) {
-            long namesz = b.getInt(at) & 0xffff_ffffL, descsz = b.getInt(at + 4) & 0xffff_ffffL;
-            int type = b.getInt(at + 8);
-            long name = at + 12L;
+            long namesz = notes.get(LE32, at) & 0xffff_ffffL, descsz = notes.get(LE32, at + 4) & 0xffff_ffffL;
+            int type = notes.get(LE32, at + 8);
+            long name = at + 12;
             long desc = name + align4(namesz);
             long next = desc + align4(descsz);
             if (next > end) break;
-            if (namesz == 4 && b.get((int) name) == 'X' && b.get((int) name + 1) == 'e' && b.get((int) name + 2) == 'n'
-                    && b.get((int) name + 3) == 0 && type == XEN_ELFNOTE_PHYS32_ENTRY) {
-                if (descsz == 4) return b.getInt((int) desc) & 0xffff_ffffL;
-                if (descsz == 8) return b.getLong((int) desc);
+            if (namesz == 4 && notes.get(ValueLayout.JAVA_BYTE, name) == 'X' && notes.get(ValueLayout.JAVA_BYTE, name + 1) == 'e'
+                    && notes.get(ValueLayout.JAVA_BYTE, name + 2) == 'n' && notes.get(ValueLayout.JAVA_BYTE, name + 3) == 0
+                    && type == XEN_ELFNOTE_PHYS32_ENTRY) {
+                if (descsz == 4) return notes.get(LE32, desc) & 0xffff_ffffL;
+                if (descsz == 8) return notes.get(LE64, desc);
             }
-            at = (int) next;
+            at = next;
         }
         return -1;
     }

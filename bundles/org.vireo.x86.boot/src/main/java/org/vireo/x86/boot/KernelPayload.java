@@ -1,9 +1,9 @@
 package org.vireo.x86.boot;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
+import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Optional;
 import java.util.zip.GZIPInputStream;
@@ -16,6 +16,9 @@ import java.util.zip.GZIPInputStream;
  * legacy frame (what Debian's kernels use) and gzip; for the others (xz, zstd, bzip2, lzma, lzo) the bzImage boots
  * as it is.
  *
+ * <p>The unpacked kernel is handed to a {@link Sink} block by block rather than built as one array: the loader
+ * decodes LZ4 blocks straight into guest RAM, so the 50 MB vmlinux is never held (and page-faulted) on the heap.
+ *
  * <p>The bzImage is the user's file but not necessarily well formed: every length and offset is checked, and a
  * malformed payload is a {@link BootException}, never an exception from deep inside or an endless loop.
  */
@@ -24,8 +27,29 @@ public final class KernelPayload {
     static final int LZ4_LEGACY_MAGIC = 0x184c_2102;
     /** A decompressed kernel larger than this is refused (Debian's is ~50 MiB). */
     static final int MAX_KERNEL = 512 << 20;
+    /**
+     * The most one block of the legacy LZ4 frame unpacks to. The kernel's own decompressor (lib/decompress_unlz4.c)
+     * decodes each block alone into a buffer of this size, so blocks never refer back into an earlier one.
+     */
+    static final int LZ4_BLOCK_MAX = 8 << 20;
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private KernelPayload() { }
+
+    /** Where the unpacked kernel goes, in file order, in pieces of at most {@link #LZ4_BLOCK_MAX} bytes. */
+    interface Sink {
+        /** Told first: the unpacked kernel's size as the bzImage gives it. */
+        void start(long size);
+
+        /**
+         * A place to unpack the kernel's bytes {@code [at, at+length)} straight into, or null for a scratch
+         * buffer. Bytes unpacked there still come to {@link #accept}, marked placed.
+         */
+        default MemorySegment target(long at, long length) { return null; }
+
+        /** The kernel's bytes {@code [at, at+bytes.byteSize())}; {@code placed} when they were unpacked into {@link #target}. */
+        void accept(long at, MemorySegment bytes, boolean placed);
+    }
 
     /**
      * The decompressed vmlinux of {@code bzImage}, or empty when its payload is compressed with a format this class
@@ -34,100 +58,167 @@ public final class KernelPayload {
      * @throws BootException if the payload is malformed
      */
     public static Optional<byte[]> decompress(byte[] bzImage) {
+        byte[][] out = new byte[1][];
+        boolean read = unpack(MemorySegment.ofArray(bzImage), new Sink() {
+            @Override public void start(long size) { out[0] = new byte[(int) size]; }
+            @Override public MemorySegment target(long at, long length) { return MemorySegment.ofArray(out[0]).asSlice(at, length); }
+            @Override public void accept(long at, MemorySegment bytes, boolean placed) {
+                if (!placed) MemorySegment.copy(bytes, 0, MemorySegment.ofArray(out[0]), at, bytes.byteSize());
+            }
+        });
+        return read ? Optional.of(out[0]) : Optional.empty();
+    }
+
+    /**
+     * Unpacks the vmlinux of {@code bzImage} into {@code sink}; false (and the sink told nothing) when its payload
+     * is compressed with a format this class does not read or the header is older than 2.08.
+     *
+     * @throws BootException if the payload is malformed, or as the sink throws it
+     */
+    static boolean unpack(MemorySegment bzImage, Sink sink) {
         if (!SetupHeader.isBzImage(bzImage)) throw new BootException("not a bzImage: no boot flag 0xAA55 and \"HdrS\" setup header");
-        ByteBuffer b = ByteBuffer.wrap(bzImage).order(ByteOrder.LITTLE_ENDIAN);
-        if ((b.getShort(SetupHeader.VERSION) & 0xffff) < 0x0208) return Optional.empty();   // no payload fields
-        int setupSects = bzImage[SetupHeader.SETUP_SECTS] & 0xff;
-        long offset = (setupSects == 0 ? 4 : setupSects) * 512L + 512 + (b.getInt(PAYLOAD_OFFSET) & 0xffff_ffffL);
-        long length = b.getInt(PAYLOAD_LENGTH) & 0xffff_ffffL;
-        if (length == 0) return Optional.empty();
-        if (length < 8 || offset + length > bzImage.length) {
+        if ((bzImage.get(SetupHeader.LE16, SetupHeader.VERSION) & 0xffff) < 0x0208) return false;   // no payload fields
+        int setupSects = bzImage.get(ValueLayout.JAVA_BYTE, SetupHeader.SETUP_SECTS) & 0xff;
+        long offset = (setupSects == 0 ? 4 : setupSects) * 512L + 512 + (bzImage.get(LE32, PAYLOAD_OFFSET) & 0xffff_ffffL);
+        long length = bzImage.get(LE32, PAYLOAD_LENGTH) & 0xffff_ffffL;
+        if (length == 0) return false;
+        if (length < 8 || offset + length > bzImage.byteSize()) {
             throw new BootException(String.format("the bzImage's payload [0x%x, +0x%x) lies outside the file (%d bytes)", offset,
-                    length, bzImage.length));
+                    length, bzImage.byteSize()));
         }
-        int from = (int) offset, to = (int) (offset + length);
-        long size = b.getInt(to - 4) & 0xffff_ffffL;
+        long from = offset, to = offset + length;
+        long size = bzImage.get(LE32, to - 4) & 0xffff_ffffL;
         if (size == 0 || size > MAX_KERNEL) throw new BootException("the bzImage says its kernel is " + size + " bytes decompressed");
-        if (b.getInt(from) == LZ4_LEGACY_MAGIC) return Optional.of(lz4Legacy(bzImage, from + 4, to - 4, (int) size));
-        if ((bzImage[from] & 0xff) == 0x1f && (bzImage[from + 1] & 0xff) == 0x8b) return Optional.of(gzip(bzImage, from, to - 4, (int) size));
-        return Optional.empty();
+        if (bzImage.get(LE32, from) == LZ4_LEGACY_MAGIC) {
+            sink.start(size);
+            lz4Legacy(bzImage, from + 4, to - 4, size, sink);
+            return true;
+        }
+        if ((bzImage.get(ValueLayout.JAVA_BYTE, from) & 0xff) == 0x1f && (bzImage.get(ValueLayout.JAVA_BYTE, from + 1) & 0xff) == 0x8b) {
+            sink.start(size);
+            gzip(bzImage.asSlice(from, to - from), size, sink);
+            return true;
+        }
+        return false;
     }
 
     /** The LZ4 legacy frame: blocks of a 4-byte compressed length and an LZ4 block, until {@code end}. */
-    static byte[] lz4Legacy(byte[] in, int pos, int end, int size) {
-        byte[] out = new byte[size];
-        int op = 0;
+    static void lz4Legacy(MemorySegment in, long pos, long end, long size, Sink sink) {
+        MemorySegment scratch = null;
+        long op = 0;
         while (pos + 4 <= end) {
-            int blockLength = le32(in, pos);
+            int blockLength = in.get(LE32, pos);
             pos += 4;
             if (blockLength == LZ4_LEGACY_MAGIC) continue;           // concatenated frames
             if (blockLength <= 0 || blockLength > end - pos) throw new BootException("LZ4 block length " + blockLength + " runs past the payload");
-            op = lz4Block(in, pos, pos + blockLength, out, op);
+            long room = Math.min(LZ4_BLOCK_MAX, size - op);
+            if (room == 0) throw new BootException("the LZ4 payload gives more than the " + size + " bytes the bzImage says");
+            MemorySegment target = sink.target(op, room);
+            boolean placed = target != null;
+            if (!placed) {
+                // Allocated once, for the blocks the sink cannot take in place (ELF headers, segment boundaries).
+                if (scratch == null) scratch = MemorySegment.ofArray(new byte[(int) Math.min(LZ4_BLOCK_MAX, size)]);
+                target = scratch.asSlice(0, room);
+            }
+            long n = lz4Block(in, pos, pos + blockLength, target);
+            sink.accept(op, target.asSlice(0, n), placed);
+            op += n;
             pos += blockLength;
         }
         if (op != size) throw new BootException("the LZ4 payload gives " + op + " bytes, the bzImage says " + size);
-        return out;
     }
 
-    /** Decodes one LZ4 block (sequences of literals and back-references) into {@code out} at {@code op}. */
-    static int lz4Block(byte[] in, int ip, int end, byte[] out, int op) {
+    /**
+     * Decodes one LZ4 block (sequences of literals and back-references) into {@code out} from its start; the
+     * number of bytes it gave. A block that would give more than {@code out} holds is malformed.
+     */
+    static long lz4Block(MemorySegment in, long ip, long end, MemorySegment out) {
+        long cap = out.byteSize(), op = 0;
         while (true) {
             if (ip >= end) throw new BootException("LZ4 block ends inside a sequence");
-            int token = in[ip++] & 0xff;
-            int literals = token >>> 4;
+            int token = in.get(ValueLayout.JAVA_BYTE, ip++) & 0xff;
+            long literals = token >>> 4;
             if (literals == 15) {
                 int more;
                 do {
                     if (ip >= end) throw new BootException("LZ4 literal length runs past the block");
-                    more = in[ip++] & 0xff;
+                    more = in.get(ValueLayout.JAVA_BYTE, ip++) & 0xff;
                     literals += more;
-                } while (more == 255 && literals < out.length);
+                } while (more == 255 && literals < cap);
             }
-            if (literals > end - ip || literals > out.length - op) throw new BootException("LZ4 literals run past the block or the kernel");
-            System.arraycopy(in, ip, out, op, literals);
+            if (literals > end - ip || literals > cap - op) throw new BootException("LZ4 literals run past the block or the kernel");
+            MemorySegment.copy(in, ip, out, op, literals);
             ip += literals;
             op += literals;
             if (ip == end) return op;                                 // the last sequence has literals only
             if (end - ip < 2) throw new BootException("LZ4 block ends inside a match offset");
-            int offset = (in[ip] & 0xff) | (in[ip + 1] & 0xff) << 8;
+            int offset = (in.get(ValueLayout.JAVA_BYTE, ip) & 0xff) | (in.get(ValueLayout.JAVA_BYTE, ip + 1) & 0xff) << 8;
             ip += 2;
-            if (offset == 0 || offset > op) throw new BootException("LZ4 match offset " + offset + " reaches before the kernel's start");
-            int match = token & 15;
+            if (offset == 0 || offset > op) throw new BootException("LZ4 match offset " + offset + " reaches before its block's start");
+            long match = token & 15;
             if (match == 15) {
                 int more;
                 do {
                     if (ip >= end) throw new BootException("LZ4 match length runs past the block");
-                    more = in[ip++] & 0xff;
+                    more = in.get(ValueLayout.JAVA_BYTE, ip++) & 0xff;
                     match += more;
-                } while (more == 255 && match < out.length);
+                } while (more == 255 && match < cap);
             }
             match += 4;
-            if (match > out.length - op) throw new BootException("LZ4 match runs past the kernel's size");
-            if (offset >= match) {
-                System.arraycopy(out, op - offset, out, op, match);
-            } else {
-                for (int i = 0; i < match; i++) out[op + i] = out[op - offset + i];   // overlapping: a repeated pattern
+            if (match > cap - op) throw new BootException("LZ4 match runs past the kernel's size or an 8 MiB block");
+            // An overlapping match repeats the last `offset` bytes; any multiple of the period is one too, so each
+            // copy may take twice as much as the one before, all from the same source (long zero runs stay cheap).
+            long done = 0, period = offset;
+            while (done < match) {
+                long n = Math.min(period, match - done);
+                MemorySegment.copy(out, op - offset, out, op + done, n);
+                done += n;
+                period = done + offset;
             }
             op += match;
         }
     }
 
-    static byte[] gzip(byte[] in, int from, int to, int size) {
-        try (GZIPInputStream z = new GZIPInputStream(new ByteArrayInputStream(in, from, to - from + 4), 1 << 16)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(size);
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = z.read(buf)) > 0; ) {
-                out.write(buf, 0, n);
-                if (out.size() > size) throw new BootException("the gzip payload gives more than the " + size + " bytes the bzImage says");
+    /** Inflates the gzip {@code payload} (whose own trailer ends in the size) in pieces of up to 8 MiB. */
+    static void gzip(MemorySegment payload, long size, Sink sink) {
+        try (GZIPInputStream z = new GZIPInputStream(new SegmentInputStream(payload), 1 << 16)) {
+            byte[] buf = new byte[(int) Math.min(LZ4_BLOCK_MAX, size)];
+            long op = 0;
+            while (true) {
+                int filled = 0;
+                for (int n; filled < buf.length && (n = z.read(buf, filled, buf.length - filled)) > 0; ) filled += n;
+                if (filled == 0) break;
+                if (filled > size - op) throw new BootException("the gzip payload gives more than the " + size + " bytes the bzImage says");
+                sink.accept(op, MemorySegment.ofArray(buf).asSlice(0, filled), false);
+                op += filled;
             }
-            if (out.size() != size) throw new BootException("the gzip payload gives " + out.size() + " bytes, the bzImage says " + size);
-            return out.toByteArray();
+            if (op != size) throw new BootException("the gzip payload gives " + op + " bytes, the bzImage says " + size);
         } catch (IOException e) {
             throw new BootException("the bzImage's gzip payload is malformed: " + e.getMessage(), e);
         }
     }
 
-    private static int le32(byte[] b, int at) {
-        return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
+    /** Reads a memory segment (a mapped file) as a stream, for the JDK's gzip reader. */
+    private static final class SegmentInputStream extends InputStream {
+        private final MemorySegment bytes;
+        private long at;
+
+        SegmentInputStream(MemorySegment bytes) { this.bytes = bytes; }
+
+        @Override
+        public int read() {
+            return at < bytes.byteSize() ? bytes.get(ValueLayout.JAVA_BYTE, at++) & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (len == 0) return 0;
+            long left = bytes.byteSize() - at;
+            if (left <= 0) return -1;
+            int n = (int) Math.min(len, left);
+            MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, at, b, off, n);
+            at += n;
+            return n;
+        }
     }
 }

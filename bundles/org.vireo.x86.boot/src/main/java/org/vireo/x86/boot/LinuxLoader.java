@@ -1,8 +1,12 @@
 package org.vireo.x86.boot;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import org.vireo.memory.GuestMemory;
 import org.vireo.memory.GuestMemoryException;
@@ -40,9 +44,7 @@ public final class LinuxLoader {
      * 0xE0000-0xFFFFF by itself.
      */
     public static BootPlan load(GuestMemory memory, Path kernel, Path initrd, String cmdline, long rsdp) {
-        byte[] image = read(kernel, "kernel");
-        byte[] ramdisk = initrd == null ? null : read(initrd, "initrd");
-        return load(memory, image, ramdisk, cmdline, rsdp);
+        return load(memory, kernel, initrd, cmdline, rsdp, Unpack.WHEN_POSSIBLE);
     }
 
     public static BootPlan load(GuestMemory memory, byte[] kernel, byte[] initrd, String cmdline) {
@@ -53,30 +55,49 @@ public final class LinuxLoader {
         return load(memory, kernel, initrd, cmdline, rsdp, Unpack.WHEN_POSSIBLE);
     }
 
-    /** As {@link #load(GuestMemory, Path, Path, String, long)}, choosing how a bzImage boots. */
+    /**
+     * As {@link #load(GuestMemory, Path, Path, String, long)}, choosing how a bzImage boots. The files are mapped,
+     * not read: their bytes go from the page cache straight to guest RAM (reading the 50 MB vmlinux into an
+     * array cost ~350 ms of page faults in a fresh JVM).
+     */
     public static BootPlan load(GuestMemory memory, Path kernel, Path initrd, String cmdline, long rsdp, Unpack unpack) {
-        byte[] image = read(kernel, "kernel");
-        byte[] ramdisk = initrd == null ? null : read(initrd, "initrd");
-        return load(memory, image, ramdisk, cmdline, rsdp, unpack);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment image = map(kernel, "kernel", arena);
+            MemorySegment ramdisk = initrd == null ? null : map(initrd, "initrd", arena);
+            try {
+                return load(memory, image, ramdisk, cmdline, rsdp, unpack);
+            } catch (InternalError e) {
+                // What the JDK makes of SIGBUS: a mapped file was cut short after it was mapped.
+                throw new BootException("the kernel " + kernel + (initrd == null ? "" : " or the initrd " + initrd)
+                        + " changed while it was loaded: " + e.getMessage(), e);
+            }
+        }
     }
 
     public static BootPlan load(GuestMemory memory, byte[] kernel, byte[] initrd, String cmdline, long rsdp, Unpack unpack) {
+        return load(memory, MemorySegment.ofArray(kernel), initrd == null ? null : MemorySegment.ofArray(initrd), cmdline, rsdp, unpack);
+    }
+
+    static BootPlan load(GuestMemory memory, MemorySegment kernel, MemorySegment initrd, String cmdline, long rsdp, Unpack unpack) {
         if (rsdp < 0) throw new BootException("negative RSDP address");
         try {
             if (ElfKernel.isElf(kernel)) return loadPvh(memory, ElfKernel.parse(kernel), kernel, initrd, cmdline, rsdp, "");
             if (SetupHeader.isBzImage(kernel)) {
                 String why = "";
                 if (unpack == Unpack.WHEN_POSSIBLE) {
+                    VmlinuxPlacer placer = new VmlinuxPlacer(memory);
                     try {
-                        byte[] vmlinux = KernelPayload.decompress(kernel).orElse(null);
-                        ElfKernel elf = vmlinux != null && ElfKernel.isElf(vmlinux) ? pvhKernelOrNull(vmlinux) : null;
-                        if (elf != null) {
+                        if (KernelPayload.unpack(kernel, placer)) {
                             String version = SetupHeader.parse(kernel).kernelVersion();
-                            return loadPvh(memory, elf, vmlinux, initrd, cmdline, rsdp,
+                            return finishPvh(memory, placer.finish(), placer.kernelStart(), placer.kernelEnd(), initrd, cmdline, rsdp,
                                     String.format(" unpacked on the host from the bzImage%s", version.isEmpty() ? "" : " \"" + version + "\""));
                         }
+                    } catch (VmlinuxPlacer.NotPvh e) {
+                        // Not an ELF with a PVH entry (a kernel built without CONFIG_PVH): its own entry boots it.
+                        placer.clear();
                     } catch (BootException e) {
                         // The kernel's own decompressor gets its chance; the plan says why Vireo did not unpack it.
+                        placer.clear();
                         why = " (not unpacked on the host: " + e.getMessage() + ")";
                     }
                 }
@@ -89,18 +110,13 @@ public final class LinuxLoader {
         throw new BootException("the kernel is neither a bzImage nor an ELF vmlinux");
     }
 
-    /** The ELF kernel with its PVH entry, or null for one without the note (a kernel built without CONFIG_PVH). */
-    private static ElfKernel pvhKernelOrNull(byte[] vmlinux) {
+    /** The file's bytes, mapped for as long as {@code arena} lives; a file that is not a regular one (a pipe) is read. */
+    private static MemorySegment map(Path file, String what, Arena arena) {
         try {
-            return ElfKernel.parse(vmlinux);
-        } catch (BootException e) {
-            return null;
-        }
-    }
-
-    private static byte[] read(Path file, String what) {
-        try {
-            return Files.readAllBytes(file);
+            if (!Files.isRegularFile(file)) return MemorySegment.ofArray(Files.readAllBytes(file));
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                return channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
+            }
         } catch (IOException e) {
             throw new BootException("cannot read the " + what + " " + file + ": " + e, e);
         }
@@ -108,16 +124,12 @@ public final class LinuxLoader {
 
     // ------------------------------------------------------------------------------------------- bzImage
 
-    static BootPlan loadBzImage(GuestMemory memory, byte[] image, byte[] initrd, String cmdline) {
-        return loadBzImage(memory, image, initrd, cmdline, 0);
-    }
-
-    static BootPlan loadBzImage(GuestMemory memory, byte[] image, byte[] initrd, String cmdline, long rsdp) {
+    static BootPlan loadBzImage(GuestMemory memory, MemorySegment image, MemorySegment initrd, String cmdline, long rsdp) {
         SetupHeader h = SetupHeader.parse(image);
         List<E820Entry> map = LowMemory.memoryMap(memory);
         int offset = h.kernelOffset();
-        if (offset >= image.length) throw new BootException("bzImage is truncated: setup_sects points past the end");
-        long kernelSize = image.length - offset;
+        if (offset >= image.byteSize()) throw new BootException("bzImage is truncated: setup_sects points past the end");
+        long kernelSize = image.byteSize() - offset;
         long needed = Math.max(h.initSize(), kernelSize);
 
         long load = h.prefAddress() != 0 ? h.prefAddress() : DEFAULT_LOAD_ADDRESS;
@@ -132,11 +144,12 @@ public final class LinuxLoader {
             }
         }
         long kernelEnd = load + needed;
-        memory.write(load, image, offset, (int) kernelSize);
+        MemorySegment.copy(image, offset, memory.slice(load, kernelSize), 0, kernelSize);
 
         long zp = LowMemory.ZERO_PAGE;
         memory.fill(zp, 0x1000, (byte) 0);
-        memory.write(zp + SetupHeader.SETUP_SECTS, image, SetupHeader.SETUP_SECTS, h.headerEnd() - SetupHeader.SETUP_SECTS);
+        long headerLength = h.headerEnd() - SetupHeader.SETUP_SECTS;
+        MemorySegment.copy(image, SetupHeader.SETUP_SECTS, memory.slice(zp + SetupHeader.SETUP_SECTS, headerLength), 0, headerLength);
         memory.writeByte(zp + SetupHeader.TYPE_OF_LOADER, (byte) 0xff);
         memory.writeByte(zp + SetupHeader.LOADFLAGS, (byte) (h.loadflags() | SetupHeader.LOADED_HIGH | SetupHeader.CAN_USE_HEAP));
         memory.writeInt(zp + SetupHeader.CODE32_START, (int) load);
@@ -152,13 +165,13 @@ public final class LinuxLoader {
         if (initrd != null) {
             // initrd_addr_max is the highest address the initrd may occupy.
             long ceiling = Math.min(h.initrdAddrMax() + 1, LowMemory.FOUR_GIB);
-            initrdStart = LowMemory.placeHigh(map, initrd.length, LowMemory.alignUp(kernelEnd, 0x1000), ceiling);
+            initrdSize = initrd.byteSize();
+            initrdStart = LowMemory.placeHigh(map, initrdSize, LowMemory.alignUp(kernelEnd, 0x1000), ceiling);
             if (initrdStart < 0) {
                 throw new BootException(String.format("no room for the %d-byte initrd between the kernel's end (0x%x) and 0x%x: give the guest more memory",
-                        initrd.length, kernelEnd, ceiling));
+                        initrdSize, kernelEnd, ceiling));
             }
-            initrdSize = initrd.length;
-            memory.write(initrdStart, initrd, 0, initrd.length);
+            MemorySegment.copy(initrd, 0, memory.slice(initrdStart, initrdSize), 0, initrdSize);
             memory.writeInt(zp + SetupHeader.RAMDISK_IMAGE, (int) initrdStart);
             memory.writeInt(zp + SetupHeader.RAMDISK_SIZE, (int) initrdSize);
             memory.writeInt(zp + BootParams.EXT_RAMDISK_IMAGE, (int) (initrdStart >>> 32));
@@ -191,37 +204,44 @@ public final class LinuxLoader {
 
     // ------------------------------------------------------------------------------------------- PVH
 
-    static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline) {
-        return loadPvh(memory, elf, image, initrd, cmdline, 0, "");
-    }
-
     /** @param origin said after "ELF vmlinux" in the plan's description (where the vmlinux came from), or "" */
-    static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, byte[] image, byte[] initrd, String cmdline, long rsdp, String origin) {
+    static BootPlan loadPvh(GuestMemory memory, ElfKernel elf, MemorySegment image, MemorySegment initrd, String cmdline, long rsdp, String origin) {
         List<E820Entry> map = LowMemory.memoryMap(memory);
         long kernelStart = Long.MAX_VALUE, kernelEnd = 0;
         for (ElfKernel.Segment s : elf.segments()) {
             if (s.memorySize() == 0) continue;
-            if (s.physicalAddress() < LowMemory.HIGH_MEMORY || !LowMemory.isRam(map, s.physicalAddress(), s.memorySize())) {
-                throw new BootException(String.format("the kernel's segment [0x%x, +0x%x) is not in guest RAM above 1 MiB",
-                        s.physicalAddress(), s.memorySize()));
-            }
-            memory.write(s.physicalAddress(), image, (int) s.fileOffset(), (int) s.fileSize());
+            checkInRam(map, s);
+            MemorySegment.copy(image, s.fileOffset(), memory.slice(s.physicalAddress(), s.fileSize()), 0, s.fileSize());
             memory.fill(s.physicalAddress() + s.fileSize(), s.memorySize() - s.fileSize(), (byte) 0);
             kernelStart = Math.min(kernelStart, s.physicalAddress());
             kernelEnd = Math.max(kernelEnd, s.physicalAddress() + s.memorySize());
         }
-        if (kernelEnd == 0) throw new BootException("the ELF kernel has nothing to load");
+        return finishPvh(memory, elf.pvhEntry(), kernelStart, kernelEnd, initrd, cmdline, rsdp, origin);
+    }
 
+    /** Refuses a kernel segment outside guest RAM or below 1 MiB (where the loader's own tables are). */
+    static void checkInRam(List<E820Entry> map, ElfKernel.Segment s) {
+        if (s.physicalAddress() < LowMemory.HIGH_MEMORY || !LowMemory.isRam(map, s.physicalAddress(), s.memorySize())) {
+            throw new BootException(String.format("the kernel's segment [0x%x, +0x%x) is not in guest RAM above 1 MiB",
+                    s.physicalAddress(), s.memorySize()));
+        }
+    }
+
+    /** The rest of a PVH boot once the kernel's segments are in guest RAM: command line, initrd, start info, GDT. */
+    static BootPlan finishPvh(GuestMemory memory, long pvhEntry, long kernelStart, long kernelEnd, MemorySegment initrd,
+                              String cmdline, long rsdp, String origin) {
+        if (kernelEnd == 0) throw new BootException("the ELF kernel has nothing to load");
+        List<E820Entry> map = LowMemory.memoryMap(memory);
         long cmdlineAddress = LowMemory.writeCommandLine(memory, cmdline, LowMemory.CMDLINE_MAX - 1);
         long initrdStart = 0, initrdSize = 0;
         if (initrd != null) {
-            initrdStart = LowMemory.placeHigh(map, initrd.length, LowMemory.alignUp(kernelEnd, 0x1000), LowMemory.FOUR_GIB);
+            initrdSize = initrd.byteSize();
+            initrdStart = LowMemory.placeHigh(map, initrdSize, LowMemory.alignUp(kernelEnd, 0x1000), LowMemory.FOUR_GIB);
             if (initrdStart < 0) {
                 throw new BootException(String.format("no room for the %d-byte initrd above the kernel (ends at 0x%x): give the guest more memory",
-                        initrd.length, kernelEnd));
+                        initrdSize, kernelEnd));
             }
-            initrdSize = initrd.length;
-            memory.write(initrdStart, initrd, 0, initrd.length);
+            MemorySegment.copy(initrd, 0, memory.slice(initrdStart, initrdSize), 0, initrdSize);
         }
 
         long si = LowMemory.START_INFO;
@@ -249,9 +269,9 @@ public final class LinuxLoader {
         }
 
         int gdtLimit = LowMemory.writeGdt(memory, false);
-        String what = String.format("ELF vmlinux%s, PVH entry 0x%x, [0x%x, 0x%x)%s, command line \"%s\"", origin, elf.pvhEntry(),
+        String what = String.format("ELF vmlinux%s, PVH entry 0x%x, [0x%x, 0x%x)%s, command line \"%s\"", origin, pvhEntry,
                 kernelStart, kernelEnd, initrd == null ? "" : String.format(", initrd %d bytes at 0x%x", initrdSize, initrdStart), cmdline);
-        return new BootPlan(BootPlan.EntryMode.PROTECTED_32, elf.pvhEntry(), LowMemory.STACK_TOP, 0, si, 0x2,
+        return new BootPlan(BootPlan.EntryMode.PROTECTED_32, pvhEntry, LowMemory.STACK_TOP, 0, si, 0x2,
                 0x11,                                // ET | PE, paging off
                 0, 0, 0, LowMemory.GDT, gdtLimit,
                 BootPlan.SegmentSetup.fromDescriptor(LowMemory.CODE_SELECTOR, LowMemory.CODE32_DESCRIPTOR),

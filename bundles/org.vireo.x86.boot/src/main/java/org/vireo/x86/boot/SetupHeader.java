@@ -1,5 +1,7 @@
 package org.vireo.x86.boot;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +18,12 @@ public record SetupHeader(int setupSects, long syssize, int version, int loadfla
             RAMDISK_IMAGE = 0x218, RAMDISK_SIZE = 0x21c, HEAP_END_PTR = 0x224, CMD_LINE_PTR = 0x228,
             INITRD_ADDR_MAX = 0x22c, KERNEL_ALIGNMENT = 0x230, RELOCATABLE_KERNEL = 0x234, XLOADFLAGS = 0x236,
             CMDLINE_SIZE = 0x238, PREF_ADDRESS = 0x258, INIT_SIZE = 0x260;
+    static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * The bytes of a bzImage {@link #parse(MemorySegment)} reads: the header, and kernel_version points at most
+     * 0xffff + 0x200 bytes in, at a string of up to 256.
+     */
+    static final int PARSED_PREFIX = 0x200 + 0x1_0000 + 256;
     /** Where struct setup_header ends in struct boot_params at the latest (2.15); later bytes are not header. */
     static final int MAX_HEADER_END = 0x290;
 
@@ -29,6 +37,17 @@ public record SetupHeader(int setupSects, long syssize, int version, int loadfla
         if (image.length < 0x264) return false;
         ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
         return (b.getShort(BOOT_FLAG) & 0xffff) == 0xaa55 && b.getInt(HEADER) == MAGIC;
+    }
+
+    /** As {@link #isBzImage(byte[])}, for a mapped file. */
+    static boolean isBzImage(MemorySegment image) {
+        return image.byteSize() >= 0x264 && (image.get(LE16, BOOT_FLAG) & 0xffff) == 0xaa55
+                && image.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), HEADER) == MAGIC;
+    }
+
+    /** As {@link #parse(byte[])}, for a mapped file: reads only its first {@link #PARSED_PREFIX} bytes. */
+    static SetupHeader parse(MemorySegment image) {
+        return parse(image.asSlice(0, Math.min(image.byteSize(), PARSED_PREFIX)).toArray(ValueLayout.JAVA_BYTE));
     }
 
     /** Parses and checks the header; the image must be bootable through the 64-bit entry. */

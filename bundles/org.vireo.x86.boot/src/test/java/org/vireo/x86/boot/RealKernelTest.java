@@ -55,9 +55,15 @@ public class RealKernelTest {
             assertTrue(unpacked.description(), unpacked.description().contains("unpacked on the host from the bzImage \"6.1."));
             Path kitVmlinux = kit().resolve("vmlinux");
             if (Files.isRegularFile(kitVmlinux)) {
-                BootPlan direct = LinuxLoader.load(GuestMemory.allocate(arena, 128L << 20), kitVmlinux, null, "console=ttyS0");
+                GuestMemory d = GuestMemory.allocate(arena, 128L << 20);
+                BootPlan direct = LinuxLoader.load(d, kitVmlinux, null, "console=ttyS0");
                 assertEquals("the same entry as the kit's own vmlinux", direct.rip(), unpacked.rip());
                 assertEquals(direct.kernelEnd(), unpacked.kernelEnd());
+                int length = (int) (direct.kernelEnd() - direct.kernelStart());
+                byte[] expected = new byte[length], actual = new byte[length];
+                d.read(direct.kernelStart(), expected, 0, length);
+                m.read(unpacked.kernelStart(), actual, 0, length);
+                assertTrue("the bytes unpacked into guest RAM are those of the kit's vmlinux", java.util.Arrays.equals(expected, actual));
             }
         }
     }
