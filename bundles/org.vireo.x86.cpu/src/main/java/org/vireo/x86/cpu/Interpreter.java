@@ -448,6 +448,8 @@ final class Interpreter extends SystemOps {
         int pageOff = (int) (phys & 0xfff);
         int avail = 4096 - pageOff;
         m.readCode(phys, codeBuf, 0, avail);
+        // A straddler seen before: straight to its check (a failed decode here costs a thrown Truncated each time).
+        if (straddlers.get(Block.key(phys, mode)) != null) return crossPageBlock(linear, phys, avail);
         ArrayList<Insn> list = new ArrayList<>();
         int pos = 0;
         while (true) {
@@ -482,17 +484,36 @@ final class Interpreter extends SystemOps {
         return b;
     }
 
-    /** An instruction that straddles a page boundary: decoded every time, never cached. */
+    /**
+     * An instruction that straddles a page boundary: a block of its own, never cached in the code cache or chained to
+     * (its bytes depend on two translations and two pages, which the code cache's page tracking does not cover). Its
+     * bytes are read through both translations every time; the decoded instruction is kept (keyed by the first byte's
+     * physical address) and reused while those bytes are unchanged, since a hot loop can hold one (mpihelp_mul_1 in
+     * the busybox boot: decoded afresh each iteration before).
+     */
     private Block crossPageBlock(long linear, long phys, int avail) {
         long nextLinear = (linear | 0xfff) + 1;
         if (mode != Decoder.MODE64) nextLinear &= 0xffffffffL;
         long phys2 = m.fetchPhys(nextLinear);
         m.readCode(phys2, codeBuf, avail, 16);
+        long key = Block.key(phys, mode);
+        Straddler known = straddlers.get(key);
+        if (known != null && java.util.Arrays.equals(known.bytes, 0, known.bytes.length, codeBuf, 0, known.bytes.length)) {
+            return known.block;
+        }
         Insn i = decoder.decode(codeBuf, 0, avail + 16, mode);
         Block b = new Block(phys, mode, new Insn[] {i});
-        b.valid = false;   // spans two pages: never cached or chained
+        b.valid = false;   // spans two pages: never cached or chained to
+        if (straddlers.size() >= MAX_STRADDLERS) straddlers.clear();
+        straddlers.put(key, new Straddler(b, java.util.Arrays.copyOf(codeBuf, Math.max(1, i.len))));
         return b;
     }
+
+    /** A decoded page-straddling instruction and the bytes it was decoded from. */
+    private record Straddler(Block block, byte[] bytes) {}
+
+    private static final int MAX_STRADDLERS = 4096;
+    private final LongMap<Straddler> straddlers = new LongMap<>(64);
 
     // ------------------------------------------------------------------ dispatch
 

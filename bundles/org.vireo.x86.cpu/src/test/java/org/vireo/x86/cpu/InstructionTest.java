@@ -42,6 +42,18 @@ public class InstructionTest {
     }
 
     @Test
+    public void pageStraddlingInstructionInALoopSeesItsBytesRewritten() {
+        try (TestMachine t = new TestMachine()) {
+            // mov ecx, 3; xor eax, eax; jmp 0x10ffe
+            t.longMode("b90300000031c0e9f20f0000");
+            // 0x10ffe: add rax, 1 (imm32 on the next page); 0x11004: mov byte [0x11000], 2; dec ecx; jnz 0x10ffe; hlt
+            t.load(0x10ffe, "480501000000" + "c6042500100100" + "02" + "ffc9" + "75ee" + "f4");
+            t.runToHalt();
+            assertEquals("the first pass adds 1, the next two the rewritten 2", 5, t.reg(RAX));
+        }
+    }
+
+    @Test
     public void x87ArithmeticAndFxsave() {
         try (TestMachine t = new TestMachine()) {
             t.longMode("dbe3d93c2500001000dfe0c704251000100003000000db042510001000d9e8dec1dd042520001000dec9db1c2530001000"
