@@ -17,7 +17,7 @@ import java.util.zip.GZIPInputStream;
  * as it is.
  *
  * <p>The unpacked kernel is handed to a {@link Sink} block by block rather than built as one array: the loader
- * decodes LZ4 blocks straight into guest RAM, so the 50 MB vmlinux is never held (and page-faulted) on the heap.
+ * copies each block on to guest RAM, so the 50 MB vmlinux is never held (and page-faulted) on the heap.
  *
  * <p>The bzImage is the user's file but not necessarily well formed: every length and offset is checked, and a
  * malformed payload is a {@link BootException}, never an exception from deep inside or an endless loop.
@@ -41,14 +41,8 @@ public final class KernelPayload {
         /** Told first: the unpacked kernel's size as the bzImage gives it. */
         void start(long size);
 
-        /**
-         * A place to unpack the kernel's bytes {@code [at, at+length)} straight into, or null for a scratch
-         * buffer. Bytes unpacked there still come to {@link #accept}, marked placed.
-         */
-        default MemorySegment target(long at, long length) { return null; }
-
-        /** The kernel's bytes {@code [at, at+bytes.byteSize())}; {@code placed} when they were unpacked into {@link #target}. */
-        void accept(long at, MemorySegment bytes, boolean placed);
+        /** The kernel's bytes {@code [at, at+bytes.byteSize())}; {@code bytes} is valid only during the call. */
+        void accept(long at, MemorySegment bytes);
     }
 
     /**
@@ -61,9 +55,8 @@ public final class KernelPayload {
         byte[][] out = new byte[1][];
         boolean read = unpack(MemorySegment.ofArray(bzImage), new Sink() {
             @Override public void start(long size) { out[0] = new byte[(int) size]; }
-            @Override public MemorySegment target(long at, long length) { return MemorySegment.ofArray(out[0]).asSlice(at, length); }
-            @Override public void accept(long at, MemorySegment bytes, boolean placed) {
-                if (!placed) MemorySegment.copy(bytes, 0, MemorySegment.ofArray(out[0]), at, bytes.byteSize());
+            @Override public void accept(long at, MemorySegment bytes) {
+                MemorySegment.copy(bytes, 0, MemorySegment.ofArray(out[0]), at, bytes.byteSize());
             }
         });
         return read ? Optional.of(out[0]) : Optional.empty();
@@ -102,26 +95,26 @@ public final class KernelPayload {
         return false;
     }
 
-    /** The LZ4 legacy frame: blocks of a 4-byte compressed length and an LZ4 block, until {@code end}. */
+    /**
+     * The LZ4 legacy frame: blocks of a 4-byte compressed length and an LZ4 block, until {@code end}. Each block is
+     * copied into an array and decoded into another, both reused, then handed on: a fresh JVM runs this cold, and
+     * the decoder's byte-at-a-time work is several times faster on arrays than through memory segments there.
+     */
     static void lz4Legacy(MemorySegment in, long pos, long end, long size, Sink sink) {
-        MemorySegment scratch = null;
+        byte[] block = new byte[0];
+        byte[] out = new byte[(int) Math.min(LZ4_BLOCK_MAX, size)];
         long op = 0;
         while (pos + 4 <= end) {
             int blockLength = in.get(LE32, pos);
             pos += 4;
             if (blockLength == LZ4_LEGACY_MAGIC) continue;           // concatenated frames
             if (blockLength <= 0 || blockLength > end - pos) throw new BootException("LZ4 block length " + blockLength + " runs past the payload");
-            long room = Math.min(LZ4_BLOCK_MAX, size - op);
+            int room = (int) Math.min(LZ4_BLOCK_MAX, size - op);
             if (room == 0) throw new BootException("the LZ4 payload gives more than the " + size + " bytes the bzImage says");
-            MemorySegment target = sink.target(op, room);
-            boolean placed = target != null;
-            if (!placed) {
-                // Allocated once, for the blocks the sink cannot take in place (ELF headers, segment boundaries).
-                if (scratch == null) scratch = MemorySegment.ofArray(new byte[(int) Math.min(LZ4_BLOCK_MAX, size)]);
-                target = scratch.asSlice(0, room);
-            }
-            long n = lz4Block(in, pos, pos + blockLength, target);
-            sink.accept(op, target.asSlice(0, n), placed);
+            if (block.length < blockLength) block = new byte[blockLength];
+            MemorySegment.copy(in, ValueLayout.JAVA_BYTE, pos, block, 0, blockLength);
+            int n = lz4Block(block, 0, blockLength, out, room);
+            sink.accept(op, MemorySegment.ofArray(out).asSlice(0, n));
             op += n;
             pos += blockLength;
         }
@@ -129,51 +122,48 @@ public final class KernelPayload {
     }
 
     /**
-     * Decodes one LZ4 block (sequences of literals and back-references) into {@code out} from its start; the
-     * number of bytes it gave. A block that would give more than {@code out} holds is malformed.
+     * Decodes one LZ4 block (sequences of literals and back-references) into {@code out} from its start, giving at
+     * most {@code limit} bytes; the number of bytes it gave. A block that would give more is malformed.
      */
-    static long lz4Block(MemorySegment in, long ip, long end, MemorySegment out) {
-        long cap = out.byteSize(), op = 0;
+    static int lz4Block(byte[] in, int ip, int end, byte[] out, int limit) {
+        int op = 0;
         while (true) {
             if (ip >= end) throw new BootException("LZ4 block ends inside a sequence");
-            int token = in.get(ValueLayout.JAVA_BYTE, ip++) & 0xff;
-            long literals = token >>> 4;
+            int token = in[ip++] & 0xff;
+            int literals = token >>> 4;
             if (literals == 15) {
                 int more;
                 do {
                     if (ip >= end) throw new BootException("LZ4 literal length runs past the block");
-                    more = in.get(ValueLayout.JAVA_BYTE, ip++) & 0xff;
+                    more = in[ip++] & 0xff;
                     literals += more;
-                } while (more == 255 && literals < cap);
+                } while (more == 255 && literals < limit);
             }
-            if (literals > end - ip || literals > cap - op) throw new BootException("LZ4 literals run past the block or the kernel");
-            MemorySegment.copy(in, ip, out, op, literals);
+            if (literals > end - ip || literals > limit - op) throw new BootException("LZ4 literals run past the block or the kernel");
+            System.arraycopy(in, ip, out, op, literals);
             ip += literals;
             op += literals;
             if (ip == end) return op;                                 // the last sequence has literals only
             if (end - ip < 2) throw new BootException("LZ4 block ends inside a match offset");
-            int offset = (in.get(ValueLayout.JAVA_BYTE, ip) & 0xff) | (in.get(ValueLayout.JAVA_BYTE, ip + 1) & 0xff) << 8;
+            int offset = (in[ip] & 0xff) | (in[ip + 1] & 0xff) << 8;
             ip += 2;
             if (offset == 0 || offset > op) throw new BootException("LZ4 match offset " + offset + " reaches before its block's start");
-            long match = token & 15;
+            int match = token & 15;
             if (match == 15) {
                 int more;
                 do {
                     if (ip >= end) throw new BootException("LZ4 match length runs past the block");
-                    more = in.get(ValueLayout.JAVA_BYTE, ip++) & 0xff;
+                    more = in[ip++] & 0xff;
                     match += more;
-                } while (more == 255 && match < cap);
+                } while (more == 255 && match < limit);
             }
             match += 4;
-            if (match > cap - op) throw new BootException("LZ4 match runs past the kernel's size or an 8 MiB block");
-            // An overlapping match repeats the last `offset` bytes; any multiple of the period is one too, so each
+            if (match > limit - op) throw new BootException("LZ4 match runs past the kernel's size or an 8 MiB block");
+            // An overlapping match repeats the last `offset` bytes; any multiple of that period is one too, so each
             // copy may take twice as much as the one before, all from the same source (long zero runs stay cheap).
-            long done = 0, period = offset;
-            while (done < match) {
-                long n = Math.min(period, match - done);
-                MemorySegment.copy(out, op - offset, out, op + done, n);
-                done += n;
-                period = done + offset;
+            for (int done = 0, n; done < match; done += n) {
+                n = Math.min(done + offset, match - done);
+                System.arraycopy(out, op - offset, out, op + done, n);
             }
             op += match;
         }
@@ -189,7 +179,7 @@ public final class KernelPayload {
                 for (int n; filled < buf.length && (n = z.read(buf, filled, buf.length - filled)) > 0; ) filled += n;
                 if (filled == 0) break;
                 if (filled > size - op) throw new BootException("the gzip payload gives more than the " + size + " bytes the bzImage says");
-                sink.accept(op, MemorySegment.ofArray(buf).asSlice(0, filled), false);
+                sink.accept(op, MemorySegment.ofArray(buf).asSlice(0, filled));
                 op += filled;
             }
             if (op != size) throw new BootException("the gzip payload gives " + op + " bytes, the bzImage says " + size);

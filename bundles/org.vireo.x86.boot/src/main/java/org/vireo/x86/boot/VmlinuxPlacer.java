@@ -8,9 +8,8 @@ import org.vireo.memory.GuestMemory;
 /**
  * Puts a vmlinux that is being unpacked (a {@link KernelPayload.Sink}) into guest RAM as its bytes arrive: the first
  * piece carries the ELF and program headers, whose load segments are checked against guest RAM before anything is
- * written; after that a piece that lies inside one segment is unpacked straight to its guest address
- * ({@link #target}), others are copied to whichever segments they overlap. Bytes no segment loads (symbols, debug
- * sections) are dropped, and the note segments are kept aside to find the PVH entry at the end.
+ * written; after that each piece is copied to whichever segments it overlaps. Bytes no segment loads (symbols,
+ * debug sections) are dropped, and the note segments are kept aside to find the PVH entry at the end.
  */
 final class VmlinuxPlacer implements KernelPayload.Sink {
     /** The unpacked kernel is not an ELF with a PVH entry: not an error, its own decompressor boots it. */
@@ -26,8 +25,6 @@ final class VmlinuxPlacer implements KernelPayload.Sink {
     private List<ElfKernel.Segment> loads;
     private List<ElfKernel.Segment> notes;
     private byte[][] noteBytes;
-    /** The segment the last {@link #target} answered for: the bytes unpacked there need no copy into it. */
-    private ElfKernel.Segment targeted;
     private long kernelStart = Long.MAX_VALUE, kernelEnd;
 
     VmlinuxPlacer(GuestMemory memory) {
@@ -40,24 +37,10 @@ final class VmlinuxPlacer implements KernelPayload.Sink {
     }
 
     @Override
-    public MemorySegment target(long at, long length) {
-        targeted = null;
-        if (loads == null) return null;
-        for (ElfKernel.Segment s : loads) {
-            if (at >= s.fileOffset() && length <= s.fileOffset() + s.fileSize() - at) {
-                targeted = s;
-                return memory.slice(s.physicalAddress() + (at - s.fileOffset()), length);
-            }
-        }
-        return null;
-    }
-
-    @Override
-    public void accept(long at, MemorySegment bytes, boolean placed) {
+    public void accept(long at, MemorySegment bytes) {
         if (loads == null) headers(at, bytes);
         long end = at + bytes.byteSize();
         for (ElfKernel.Segment s : loads) {
-            if (placed && s == targeted) continue;
             long from = Math.max(at, s.fileOffset()), to = Math.min(end, s.fileOffset() + s.fileSize());
             if (from < to) {
                 MemorySegment.copy(bytes, from - at, memory.slice(s.physicalAddress() + (from - s.fileOffset()), to - from), 0, to - from);
