@@ -218,6 +218,23 @@ final class RegionCompiler {
         return i.op == Ops.SHIFT_I || i.op == Ops.IMUL_R_RM || i.op == Ops.IMUL_R_RM_I;
     }
 
+    /**
+     * Whether the translation of {@code i} can throw a guest fault (a memory access, or the interpreter's exec). The
+     * others need not record their index for the fault handler: smaller methods, fewer stores.
+     */
+    private static boolean mayFault(Insn i) {
+        if (!translatable(i)) return true;
+        return switch (i.op) {
+            case Ops.MOV_RR64, Ops.MOV_RR32, Ops.MOV_R_I, Ops.ALU_RR64, Ops.ALU_RR32, Ops.ALU_RI64, Ops.ALU_RI32,
+                 Ops.TEST_RR64, Ops.TEST_RR32, Ops.LEA64, Ops.LEA, Ops.SETCC, Ops.JMP_REL, Ops.JCC, Ops.NOP, Ops.PAUSE,
+                 Ops.FENCE -> false;
+            case Ops.INC, Ops.DEC, Ops.SHIFT_I, Ops.SHIFT_CL, Ops.MUL1, Ops.IMUL_R_RM, Ops.IMUL_R_RM_I, Ops.MOVZX,
+                 Ops.MOVSX, Ops.CMOV, Ops.NEG, Ops.NOT, Ops.ALU_RM_R, Ops.ALU_RM_I, Ops.TEST_RM_R, Ops.TEST_RM_I,
+                 Ops.MOV_RM_R -> i.rm < 0;
+            default -> true;
+        };
+    }
+
     /** The general register a register operand names (AH..BH are encoded as 0x20 | n). */
     private static int gpr(int r) {
         return (r & 0x20) != 0 ? r & 3 : r;
@@ -546,7 +563,7 @@ final class RegionCompiler {
             for (int x = 0; x < insns.length; x++, pc++) {
                 Insn i = insns[x];
                 long off = (long) p.offset[k] + i.offset;
-                c.loadConstant(pc); c.istore(PC);
+                if (mayFault(i)) { c.loadConstant(pc); c.istore(PC); }   // the fault handler's only input
                 boolean last = x == insns.length - 1;
                 if (!translatable(i) || (flagsTransparent(i) && p.flagsNeeded[k][x] && !eagerFlags(i))) {
                     fallback(i, off, x, last);
