@@ -68,12 +68,9 @@ final class RegionCompiler {
     private static final MethodTypeDesc WRITE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
     private static final MethodTypeDesc EXEC = MethodTypeDesc.of(CD_void, CD_INSN);
     private static final MethodTypeDesc EVENTS = MethodTypeDesc.of(CD_boolean);
-    private static final MethodTypeDesc ALU = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc CARRY_IN = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc STATE_CARRY = MethodTypeDesc.of(CD_boolean);
     private static final MethodTypeDesc STATE_COND = MethodTypeDesc.of(CD_boolean, CD_int);
-    private static final MethodTypeDesc COND_ZS = MethodTypeDesc.of(CD_boolean, CD_int, CD_int, CD_long);
-    private static final MethodTypeDesc COND_SUB = MethodTypeDesc.of(CD_boolean, CD_int, CD_int, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc COND_GENERIC = MethodTypeDesc.of(CD_boolean, CD_int, CD_long, CD_long, CD_long, CD_int);
     private static final MethodTypeDesc SHIFT = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MUL_HIGH = MethodTypeDesc.of(CD_long, CD_long, CD_long);
@@ -679,6 +676,25 @@ final class RegionCompiler {
             }
         }
 
+        /**
+         * Pushes ALU operation {@code sub} (0 ADD, 1 OR, 2 ADC, 3 SBB, 4 AND, 5 SUB, 6 XOR, 7 CMP) of T1 and T2 (carry-in
+         * in T3 for ADC/SBB), as the interpreter's alu computes it, in plain bytecode (a helper with a switch is not
+         * inlined by C1, where regions start).
+         */
+        private void aluOp(int sub, long mask) {
+            c.lload(T1); c.lload(T2);
+            switch (sub) {
+                case 1 -> c.lor();
+                case 4 -> c.land();
+                case 6 -> c.lxor();
+                case 0 -> c.ladd();
+                case 2 -> { c.ladd(); c.lload(T3); c.ladd(); }
+                case 3 -> { c.lsub(); c.lload(T3); c.lsub(); }
+                default -> c.lsub();
+            }
+            if (mask != -1L && sub != 1 && sub != 4 && sub != 6) { c.loadConstant(mask); c.land(); }
+        }
+
         /** ALU on a byte or word register (the interpreter's aluRmR/aluRmI: same operands, same lazy record). */
         private void aluRegister(Insn i, boolean flagsNeeded) {
             int sub = i.sub, szi = i.szi;
@@ -688,8 +704,7 @@ final class RegionCompiler {
             if (sub == 2 || sub == 3) carry(); else c.lconst_0();
             c.lstore(T3);
             if (!flagsNeeded && sub == 7) return;
-            c.loadConstant(sub); c.lload(T1); c.lload(T2); c.lload(T3); c.loadConstant(CpuState.MASK[szi]);
-            c.invokestatic(CD_SUPPORT, "alu", ALU);
+            aluOp(sub, CpuState.MASK[szi]);
             if (flagsNeeded) {
                 c.lstore(CC_DST);
                 c.lload(T1); c.lstore(CC_A);
@@ -944,8 +959,7 @@ final class RegionCompiler {
             c.lstore(T2);
             if (sub == 2 || sub == 3) carry(); else c.lconst_0();
             c.lstore(T3);
-            c.loadConstant(sub); c.lload(T1); c.lload(T2); c.lload(T3); c.loadConstant(q ? -1L : 0xffffffffL);
-            c.invokestatic(CD_SUPPORT, "alu", ALU);
+            aluOp(sub, q ? -1L : 0xffffffffL);
             c.lstore(CC_DST);
             c.lload(T1); c.lstore(CC_A);
             c.lload(T2); c.lstore(CC_B);
@@ -976,8 +990,7 @@ final class RegionCompiler {
             if (sub == 2 || sub == 3) carry(); else c.lconst_0();
             c.lstore(T3);
             if (!flagsNeeded && sub == 7) return;
-            c.loadConstant(sub); c.lload(T1); c.lload(T2); c.lload(T3); c.loadConstant(q ? -1L : 0xffffffffL);
-            c.invokestatic(CD_SUPPORT, "alu", ALU);
+            aluOp(sub, q ? -1L : 0xffffffffL);
             if (flagsNeeded) {
                 c.lstore(CC_DST);
                 c.lload(T1); c.lstore(CC_A);
@@ -994,12 +1007,7 @@ final class RegionCompiler {
             int helper = known >= 0 ? RegionSupport.condHelper(known >>> 2, cc) : -1;
             int szi = known & 3;
             switch (helper) {
-                case 1 -> { c.loadConstant(cc); c.loadConstant(szi); c.lload(CC_DST); c.invokestatic(CD_SUPPORT, "condZS", COND_ZS); }
-                case 2 -> {
-                    c.loadConstant(cc); c.loadConstant(szi); c.lload(CC_DST); c.lload(CC_A); c.lload(CC_B);
-                    c.invokestatic(CD_SUPPORT, "condSub", COND_SUB);
-                }
-                case 3 -> { c.loadConstant(cc); c.loadConstant(szi); c.lload(CC_DST); c.invokestatic(CD_SUPPORT, "condLogic", COND_ZS); }
+                case 1, 2, 3 -> inlineCondition(helper, cc, szi);
                 case 0 -> {
                     c.loadConstant(known); c.lload(CC_DST); c.lload(CC_A); c.lload(CC_B); c.loadConstant(cc);
                     c.invokestatic(CD_STATE, "cond", COND_GENERIC);
@@ -1007,6 +1015,46 @@ final class RegionCompiler {
                 default -> { c.aload(STATE); c.loadConstant(cc); c.invokevirtual(CD_STATE, "cond", STATE_COND); }
             }
             c.istore(COND);
+        }
+
+        /**
+         * Pushes condition {@code cc} (0 or 1) of the lazy record in the CC locals, for the cases
+         * {@link RegionSupport#condHelper} picks: 1 ZF/SF of any record (from the result), 2 CF/ZF/SF/OF conditions
+         * of a SUB record (compares of its operands), 3 a logical record (CF = OF = 0). Compares and branches in the
+         * region itself, since C1, where regions start, does not inline a helper with a switch.
+         */
+        private void inlineCondition(int helper, int cc, int szi) {
+            Label yes = c.newLabel(), end = c.newLabel();
+            int base = cc >>> 1;
+            if (helper == 1 || (helper == 3 && base != 0 && base != 1)) {
+                if (base == 2 || base == 3 || base == 7) { c.lload(CC_DST); c.lconst_0(); c.lcmp(); c.ifeq(yes); }
+                if (base == 4 || base == 6 || base == 7) {
+                    c.lload(CC_DST); c.loadConstant(1L << ((8 << szi) - 1)); c.land(); c.lconst_0(); c.lcmp(); c.ifne(yes);
+                }
+            } else if (helper == 2) {
+                boolean signed = base == 6 || base == 7;
+                compareOperand(CC_A, signed, szi);
+                compareOperand(CC_B, signed, szi);
+                c.lcmp();
+                if (base == 1 || base == 6) c.iflt(yes); else c.ifle(yes);
+            }   // helper 3 with base 0 or 1 (OF, CF of a logical operation): never set
+            boolean negate = (cc & 1) != 0;
+            c.loadConstant(negate ? 1 : 0); c.goto_(end);
+            c.labelBinding(yes);
+            c.loadConstant(negate ? 0 : 1);
+            c.labelBinding(end);
+        }
+
+        /** Pushes a SUB record operand for lcmp: sign-extended from its size, or biased so lcmp compares unsigned. */
+        private void compareOperand(int slot, boolean signed, int szi) {
+            c.lload(slot);
+            if (!signed) { c.loadConstant(Long.MIN_VALUE); c.ladd(); return; }
+            switch (szi) {
+                case 0 -> { c.l2i(); c.i2b(); c.i2l(); }
+                case 1 -> { c.l2i(); c.i2s(); c.i2l(); }
+                case 2 -> { c.l2i(); c.i2l(); }
+                default -> { }
+            }
         }
 
         /** The end of block k: retire it, then go to its successors (inside the region) or leave. */

@@ -5,23 +5,10 @@ import static org.vireo.x86.cpu.CpuState.*;
 /**
  * Small static helpers that compiled regions call with constant operation, size and condition arguments. Each is
  * short enough for HotSpot to inline, after which the constants fold the switches away; the semantics are those
- * of the interpreter ({@link CpuState#cond}, {@link CpuState#carry}, {@link Interpreter#alu}).
+ * of the interpreter ({@link CpuState#cond}, {@link CpuState#carry}). C2 inlines them; C1 (where regions start) only the smallest.
  */
 final class RegionSupport {
     private RegionSupport() {
-    }
-
-    /** The result of ALU operation {@code sub} (0 ADD, 1 OR, 2 ADC, 3 SBB, 4 AND, 5 SUB, 6 XOR, 7 CMP). */
-    static long alu(int sub, long a, long b, long carryIn, long mask) {
-        return switch (sub) {
-            case 0 -> (a + b) & mask;
-            case 1 -> a | b;
-            case 2 -> (a + b + carryIn) & mask;
-            case 3 -> (a - b - carryIn) & mask;
-            case 4 -> a & b;
-            case 6 -> a ^ b;
-            default -> (a - b) & mask;
-        };
     }
 
     /**
@@ -63,46 +50,15 @@ final class RegionSupport {
         };
     }
 
-    private static long sign(int szi) {
-        return 1L << ((8 << szi) - 1);
-    }
-
     private static long signExtend(long v, int szi) {
         int s = 64 - (8 << szi);
         return v << s >> s;
     }
 
-    /** E, NE, S, NS of any lazy record (every record keeps its masked result). */
-    static boolean condZS(int cc, int szi, long dst) {
-        boolean t = (cc >>> 1) == 2 ? dst == 0 : (dst & sign(szi)) != 0;
-        return t ^ ((cc & 1) != 0);
-    }
-
-    /** Condition {@code cc} after SUB/CMP (all but O/NO and P/NP, which go through {@link CpuState#cond}). */
-    static boolean condSub(int cc, int szi, long dst, long a, long b) {
-        boolean t = switch (cc >>> 1) {
-            case 1 -> Long.compareUnsigned(a, b) < 0;
-            case 2 -> dst == 0;
-            case 3 -> Long.compareUnsigned(a, b) <= 0;
-            case 4 -> (dst & sign(szi)) != 0;
-            case 6 -> signExtend(a, szi) < signExtend(b, szi);
-            default -> signExtend(a, szi) <= signExtend(b, szi);
-        };
-        return t ^ ((cc & 1) != 0);
-    }
-
-    /** Condition {@code cc} after a logical operation (OF = CF = 0); not P/NP. */
-    static boolean condLogic(int cc, int szi, long dst) {
-        boolean t = switch (cc >>> 1) {
-            case 0, 1 -> false;
-            case 2, 3 -> dst == 0;
-            case 4, 6 -> (dst & sign(szi)) != 0;
-            default -> dst == 0 || (dst & sign(szi)) != 0;
-        };
-        return t ^ ((cc & 1) != 0);
-    }
-
-    /** Which helper evaluates {@code cc} for lazy kind {@code kind}: 1 condZS, 2 condSub, 3 condLogic, 0 CpuState.cond. */
+    /**
+     * How a region evaluates {@code cc} for lazy kind {@code kind}: 1 from the result (ZF, SF), 2 from a SUB record's
+     * operands, 3 for a logical record (CF = OF = 0), all inline (RegionCompiler.inlineCondition); 0 through CpuState.cond.
+     */
     static int condHelper(int kind, int cc) {
         int base = cc >>> 1;
         if (base == 2 || base == 4) return 1;
