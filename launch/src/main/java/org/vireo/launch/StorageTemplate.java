@@ -78,28 +78,17 @@ final class StorageTemplate {
         if (!Files.isDirectory(template)) return false;
         try {
             if (!identity.equals(Files.readString(template.resolve(IDENTITY_FILE), StandardCharsets.UTF_8))) return false;
-            Files.walkFileTree(template, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                    Files.createDirectories(storage.resolve(template.relativize(dir).toString()));
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    if (file.getParent().equals(template) && file.getFileName().toString().equals(IDENTITY_FILE)) return FileVisitResult.CONTINUE;
-                    Path target = storage.resolve(template.relativize(file).toString());
-                    if (WRITTEN_ONCE.contains(file.getFileName().toString())) {
-                        try {
-                            Files.createLink(target, file);
-                            return FileVisitResult.CONTINUE;
-                        } catch (IOException | UnsupportedOperationException e) {
-                            // another file system, or no hard links: a copy does as well
-                        }
+            copyTree(template, storage, (file, target) -> {
+                if (file.getParent().equals(template) && file.getFileName().toString().equals(IDENTITY_FILE)) return;
+                if (WRITTEN_ONCE.contains(file.getFileName().toString())) {
+                    try {
+                        Files.createLink(target, file);
+                        return;
+                    } catch (IOException | UnsupportedOperationException e) {
+                        // another file system, or no hard links: a copy does as well
                     }
-                    Files.copy(file, target);
-                    return FileVisitResult.CONTINUE;
                 }
+                Files.copy(file, target);
             });
             return true;
         } catch (IOException | RuntimeException e) {
@@ -119,22 +108,9 @@ final class StorageTemplate {
         try {
             Files.createDirectories(root);
             scratch = Files.createTempDirectory(root, "new-");
-            Path into = scratch;
-            Files.walkFileTree(storage, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                    Files.createDirectories(into.resolve(storage.relativize(dir).toString()));
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    // Not Felix's lock file: each storage made from the template gets its own.
-                    if (!file.getFileName().toString().equals("cache.lock")) {
-                        Files.copy(file, into.resolve(storage.relativize(file).toString()), StandardCopyOption.COPY_ATTRIBUTES);
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
+            copyTree(storage, scratch, (file, target) -> {
+                // Not Felix's lock file: each storage made from the template gets its own.
+                if (!file.getFileName().toString().equals("cache.lock")) Files.copy(file, target, StandardCopyOption.COPY_ATTRIBUTES);
             });
             Files.writeString(scratch.resolve(IDENTITY_FILE), identity, StandardCharsets.UTF_8);
             Files.move(scratch, template, StandardCopyOption.ATOMIC_MOVE);
@@ -145,6 +121,28 @@ final class StorageTemplate {
         } finally {
             if (scratch != null) clear(scratch);
         }
+    }
+
+    /** What {@link #copyTree} does with each file: {@code target} is where it goes, its directory made. */
+    private interface FileCopy {
+        void copy(Path file, Path target) throws IOException;
+    }
+
+    /** Walks {@code from}, making each directory under {@code to} and handing each file to {@code copy}. */
+    private static void copyTree(Path from, Path to, FileCopy copy) throws IOException {
+        Files.walkFileTree(from, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                Files.createDirectories(to.resolve(from.relativize(dir).toString()));
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                copy.copy(file, to.resolve(from.relativize(file).toString()));
+                return FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     /** Templates of other keys (older builds); scratch directories of runs that died while saving are left alone. */
